@@ -1,0 +1,186 @@
+#include "kernels/matmul.h"
+
+#include <dnnl.hpp>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include "core/half.h"
+
+namespace ll {
+
+namespace {
+
+using dt = dnnl::memory::data_type;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+// One primitive per (shapes, strides, dtypes, accumulate): oneDNN JIT-compiles each.
+struct GemmKey {
+  int64_t M, N, K;
+  int64_t a_rs, a_cs, b_rs, b_cs, c_rs;  // row/column strides of A[M,K], B[K,N], C[M,N]
+  dt type;                               // dtype of A and B
+  bool accumulate;
+  bool operator<(const GemmKey& o) const {
+    return std::tie(M, N, K, a_rs, a_cs, b_rs, b_cs, c_rs, type, accumulate) <
+           std::tie(o.M, o.N, o.K, o.a_rs, o.a_cs, o.b_rs, o.b_cs, o.c_rs, o.type, o.accumulate);
+  }
+};
+
+struct GemmPrimitive {
+  dnnl::matmul prim;
+  dnnl::memory::desc a, b, c;
+};
+
+const GemmPrimitive& gemm_primitive(const GemmKey& key) {
+  static std::mutex mu;
+  static std::map<GemmKey, GemmPrimitive> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  GemmPrimitive g;
+  g.a = dnnl::memory::desc({key.M, key.K}, key.type, {key.a_rs, key.a_cs});
+  g.b = dnnl::memory::desc({key.K, key.N}, key.type, {key.b_rs, key.b_cs});
+  g.c = dnnl::memory::desc({key.M, key.N}, dt::f32, {key.c_rs, 1});
+  dnnl::primitive_attr attr;
+  if (key.accumulate) {
+    dnnl::post_ops ops;
+    ops.append_sum(1.0f);
+    attr.set_post_ops(ops);
+  }
+  auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(g.a, g.b, g.c), attr, cpu_engine());
+  g.prim = dnnl::matmul(pd);
+  return cache.emplace(key, std::move(g)).first->second;
+}
+
+// C[M,N] (+)= A[M,K]·B[K,N]; A and B given by pointer and (row, column) strides in elements.
+void run_gemm(float* c, int64_t ldc, const void* a, int64_t a_rs, int64_t a_cs, const void* b, int64_t b_rs,
+              int64_t b_cs, int64_t M, int64_t N, int64_t K, dt type, bool accumulate) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i) std::memset(c + i * ldc, 0, N * sizeof(float));
+    return;
+  }
+  const GemmPrimitive& g = gemm_primitive({M, N, K, a_rs, a_cs, b_rs, b_cs, ldc, type, accumulate});
+  dnnl::engine& eng = cpu_engine();
+  dnnl::memory am(g.a, eng, const_cast<void*>(a)), bm(g.b, eng, const_cast<void*>(b)), cm(g.c, eng, c);
+  thread_local dnnl::stream s(eng);
+  g.prim.execute(s, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  s.wait();
+}
+
+// Per-thread scratch for operands converted on the way into a GEMM.
+template <class T>
+T* scratch(int slot, int64_t n) {
+  thread_local std::vector<T> buffers[2];
+  auto& b = buffers[slot];
+  if (static_cast<int64_t>(b.size()) < n) b.resize(static_cast<size_t>(n));
+  return b.data();
+}
+
+// An f32 activation matrix [rows, cols] (row stride ld) made ready for a GEMM at precision p:
+// returns the pointer, dtype and row stride to use. F32: as is. BF16: packed bf16 copy (native)
+// or bf16-rounded f32 copy (emulated).
+struct Operand {
+  const void* data;
+  int64_t ld;
+  dt type;
+};
+
+Operand prepare_activation(const float* x, int64_t ld, int64_t rows, int64_t cols, Precision p, int slot) {
+  if (p == Precision::F32) return {x, ld, dt::f32};
+  if (native_bf16_gemm()) {
+    uint16_t* buf = scratch<uint16_t>(slot, rows * cols);
+    for (int64_t i = 0; i < rows; ++i) f32_to_bf16(buf + i * cols, x + i * ld, cols);
+    return {buf, cols, dt::bf16};
+  }
+  float* buf = scratch<float>(slot, rows * cols);
+  for (int64_t i = 0; i < rows; ++i) round_to_bf16(buf + i * cols, x + i * ld, cols);
+  return {buf, cols, dt::f32};
+}
+
+dt weight_type(const GemmWeight& w) { return w.view().dtype == DType::BF16 ? dt::bf16 : dt::f32; }
+
+}  // namespace
+
+const char* precision_name(Precision p) { return p == Precision::F32 ? "f32" : "bf16"; }
+
+bool native_bf16_gemm() {
+  static const bool native = [] {
+    try {
+      dnnl::memory::desc a({64, 64}, dt::bf16, dnnl::memory::format_tag::ab);
+      dnnl::memory::desc c({64, 64}, dt::f32, dnnl::memory::format_tag::ab);
+      auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, a, c), cpu_engine());
+      // Reference implementations exist everywhere but are far slower than f32 JIT GEMM.
+      return std::string(pd.impl_info_str()).find("ref") == std::string::npos;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return native;
+}
+
+GemmWeight::GemmWeight(const Tensor& w, Precision p) : precision_(p) {
+  LL_CHECK(w.ndim == 2 && w.is_contiguous());
+  update(w);
+}
+
+void GemmWeight::update(const Tensor& w) {
+  LL_CHECK(w.ndim == 2 && w.is_contiguous());
+  const int64_t n = w.numel();
+  const bool native = precision_ == Precision::BF16 && native_bf16_gemm();
+  const DType want = native ? DType::BF16 : DType::F32;
+  const bool needs_rounding = precision_ == Precision::BF16 && !native && w.dtype != DType::BF16;
+  if (w.dtype == want && !needs_rounding) {
+    view_ = w;
+    copy_ = OwnedTensor();
+    return;
+  }
+  if (copy_.empty() || !copy_.view().same_shape(w)) copy_ = OwnedTensor(want, {w.shape[0], w.shape[1]});
+  if (want == DType::BF16) {
+    if (w.dtype == DType::F32) {
+      f32_to_bf16(copy_.as<uint16_t>(), static_cast<const float*>(w.data), n);
+    } else {  // f16 -> f32 -> bf16
+      std::vector<float> tmp(static_cast<size_t>(n));
+      to_f32(tmp.data(), w.data, w.dtype, n);
+      f32_to_bf16(copy_.as<uint16_t>(), tmp.data(), n);
+    }
+  } else {
+    to_f32(copy_.as<float>(), w.data, w.dtype, n);
+    if (needs_rounding) round_to_bf16(copy_.as<float>(), copy_.as<float>(), n);
+  }
+  view_ = copy_.view();
+}
+
+void linear_forward(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t M, const GemmWeight& w,
+                    bool accumulate) {
+  const int64_t N = w.rows(), K = w.cols();
+  const Operand a = prepare_activation(x, ldx, M, K, w.precision(), 0);
+  // B[K, N] = Wᵀ: element (k, n) at n*K + k.
+  run_gemm(y, ldy, a.data, a.ld, 1, w.view().data, 1, K, M, N, K, weight_type(w), accumulate);
+}
+
+void linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t lddy, int64_t M,
+                           const GemmWeight& w, bool accumulate) {
+  const int64_t N = w.rows(), K = w.cols();
+  const Operand a = prepare_activation(dy, lddy, M, N, w.precision(), 0);
+  // B[N, K] = W as stored.
+  run_gemm(dx, lddx, a.data, a.ld, 1, w.view().data, K, 1, M, K, N, weight_type(w), accumulate);
+}
+
+void linear_backward_weight(float* dw, const float* dy, int64_t lddy, const float* x, int64_t ldx, int64_t M,
+                            int64_t N, int64_t K, Precision p, bool accumulate) {
+  const Operand a = prepare_activation(dy, lddy, M, N, p, 0);  // dy [M, N]: used as A = dyᵀ [N, M]
+  const Operand b = prepare_activation(x, ldx, M, K, p, 1);    // x [M, K]
+  LL_CHECK(a.type == b.type);
+  run_gemm(dw, K, a.data, 1, a.ld, b.data, b.ld, 1, N, K, M, a.type, accumulate);
+}
+
+}  // namespace ll
