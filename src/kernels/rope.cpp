@@ -1,0 +1,81 @@
+// No fused multiply-add here: HF computes x·cos and rotate_half(x)·sin as separate rounded tensors.
+#pragma GCC optimize("fp-contract=off")
+
+#include "kernels/rope.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/simd.h"
+
+namespace ll {
+
+RopeTable::RopeTable(int head_dim, double theta, double factor, int64_t max_positions)
+    : head_dim_(head_dim), max_positions_(max_positions) {
+  LL_CHECK(head_dim > 0 && head_dim % 2 == 0 && theta > 0 && factor > 0 && max_positions > 0);
+  const int half = head_dim / 2;
+  // inv_freq = 1.0 / (theta ** (arange(0, D, 2).float() / D)), every step in f32
+  std::vector<float> inv_freq(half);
+  for (int i = 0; i < half; ++i) {
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(head_dim);
+    const float power = static_cast<float>(std::pow(static_cast<double>(static_cast<float>(theta)), exponent));
+    inv_freq[i] = 1.0f / power;
+  }
+  const float factor_f = static_cast<float>(factor);
+  cos_.resize(static_cast<size_t>(max_positions) * half);
+  sin_.resize(cos_.size());
+#pragma omp parallel for schedule(static) if (max_positions * half > 32768)
+  for (int64_t p = 0; p < max_positions; ++p) {
+    const float t = static_cast<float>(p) / factor_f;  // t = arange(n).float() / factor
+    for (int i = 0; i < half; ++i) {
+      const double freq = t * inv_freq[i];  // f32 product, then cos/sin of that f32 angle
+      cos_[p * half + i] = static_cast<float>(std::cos(freq));
+      sin_[p * half + i] = static_cast<float>(std::sin(freq));
+    }
+  }
+}
+
+namespace {
+
+// One head: y1 = x1·c − x2·s, y2 = x2·c + x1·s (sign = +1), or the transpose (sign = −1):
+// y1 = x1·c + x2·s, y2 = x2·c − x1·s.
+LL_MULTIVERSION void rotate_head(float* __restrict x1, float* __restrict x2, const float* __restrict c,
+                                 const float* __restrict s, float sign, int half) {
+  for (int i = 0; i < half; ++i) {
+    const float a = x1[i], b = x2[i], sin_i = sign * s[i];
+    x1[i] = a * c[i] - b * sin_i;
+    x2[i] = b * c[i] + a * sin_i;
+  }
+}
+
+void rotate(float* x, const int32_t* pos, int64_t T, int n_heads, int head_dim, int64_t token_stride,
+            const RopeTable& table, float sign) {
+  LL_CHECK(head_dim == table.head_dim() && token_stride >= int64_t{n_heads} * head_dim);
+  for (int64_t t = 0; t < T; ++t) LL_CHECK(pos[t] >= 0 && pos[t] < table.max_positions());
+  const int half = head_dim / 2;
+#pragma omp parallel for schedule(static) if (T * n_heads * head_dim > 32768)
+  for (int64_t t = 0; t < T; ++t) {
+    const float* c = table.cos(pos[t]);
+    const float* s = table.sin(pos[t]);
+    for (int h = 0; h < n_heads; ++h) {
+      float* head = x + t * token_stride + int64_t{h} * head_dim;
+      rotate_head(head, head + half, c, s, sign, half);
+    }
+  }
+}
+
+}  // namespace
+
+void rope_forward(float* x, const int32_t* pos, int64_t T, int n_heads, int head_dim, int64_t token_stride,
+                  const RopeTable& table) {
+  rotate(x, pos, T, n_heads, head_dim, token_stride, table, 1.0f);
+}
+
+// Forward: y = R(p)·x (a rotation per pair). Its Jacobian is R(p), so dx = R(p)ᵀ·dy: the same
+// rotation by −angle.
+void rope_backward(float* dx, const int32_t* pos, int64_t T, int n_heads, int head_dim, int64_t token_stride,
+                   const RopeTable& table) {
+  rotate(dx, pos, T, n_heads, head_dim, token_stride, table, -1.0f);
+}
+
+}  // namespace ll
