@@ -1,0 +1,109 @@
+#include "kernels/attention/tile_io.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/half.h"
+
+namespace ll::attn {
+
+namespace {
+
+// Element offset of x(b, t, h, 0).
+int64_t offset_of(const HeadsView& x, int64_t b, int64_t t, int64_t h, int64_t D) {
+  return b * x.batch_stride + t * x.token_stride + h * D;
+}
+
+const float* f32_row(const HeadsView& x, int64_t b, int64_t t, int64_t h, int64_t D) {
+  return static_cast<const float*>(x.data) + offset_of(x, b, t, h, D);
+}
+
+const uint16_t* bf16_row(const HeadsView& x, int64_t b, int64_t t, int64_t h, int64_t D) {
+  return static_cast<const uint16_t*>(x.data) + offset_of(x, b, t, h, D);
+}
+
+float* f32_row_mut(const HeadsView& x, int64_t b, int64_t t, int64_t h, int64_t D) {
+  LL_CHECK(x.dtype == DType::F32);
+  return static_cast<float*>(x.data) + offset_of(x, b, t, h, D);
+}
+
+}  // namespace
+
+void load_rows(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h, int64_t D) {
+  for (int64_t r = 0; r < n; ++r) {
+    float* out = dst + r * ld;
+    if (x.dtype == DType::F32) {
+      std::memcpy(out, f32_row(x, b, t0 + r, h, D), static_cast<size_t>(D) * sizeof(float));
+    } else {
+      bf16_to_f32(out, bf16_row(x, b, t0 + r, h, D), D);
+    }
+    std::fill(out + D, out + ld, 0.0f);
+  }
+}
+
+void load_rows_transposed(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h,
+                          int64_t D) {
+  // Eight rows at a time: every store run is eight contiguous floats of one output row d.
+  constexpr int kRows = 8;
+  for (int64_t r0 = 0; r0 < n; r0 += kRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(kRows, n - r0));
+    if (x.dtype == DType::F32) {
+      const float* src[kRows];
+      for (int i = 0; i < rows; ++i) src[i] = f32_row(x, b, t0 + r0 + i, h, D);
+      for (int64_t d = 0; d < D; ++d)
+        for (int i = 0; i < rows; ++i) dst[d * ld + r0 + i] = src[i][d];
+    } else {
+      const uint16_t* src[kRows];
+      for (int i = 0; i < rows; ++i) src[i] = bf16_row(x, b, t0 + r0 + i, h, D);
+      for (int64_t d = 0; d < D; ++d)
+        for (int i = 0; i < rows; ++i) dst[d * ld + r0 + i] = bf16_to_f32(src[i][d]);
+    }
+  }
+  for (int64_t d = 0; d < D; ++d) std::fill(dst + d * ld + n, dst + (d + 1) * ld, 0.0f);
+}
+
+void store_rows(const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h, int64_t D, const float* src,
+                int64_t ld, const float* row_scale) {
+  for (int64_t r = 0; r < n; ++r) {
+    float* out = f32_row_mut(x, b, t0 + r, h, D);
+    const float* in = src + r * ld;
+    if (row_scale) {
+      const float s = row_scale[r];
+      for (int64_t d = 0; d < D; ++d) out[d] = in[d] * s;
+    } else {
+      std::memcpy(out, in, static_cast<size_t>(D) * sizeof(float));
+    }
+  }
+}
+
+void zero_rows(const HeadsView& x, int64_t b, int64_t t0, int64_t t1, int64_t heads, int64_t D) {
+  for (int64_t t = t0; t < t1; ++t)
+    for (int64_t h = 0; h < heads; ++h) std::fill_n(f32_row_mut(x, b, t, h, D), D, 0.0f);
+}
+
+void rows_dot(float* delta, const HeadsView& dout, const HeadsView& o, int64_t b, int64_t t0, int64_t n, int64_t h,
+              int64_t D) {
+  constexpr int kLanes = 8;  // independent partial sums, so the compiler can vectorise
+  float converted[kLanes];
+  for (int64_t r = 0; r < n; ++r) {
+    const float* orow = f32_row(o, b, t0 + r, h, D);
+    float partial[kLanes] = {};
+    for (int64_t d0 = 0; d0 < D; d0 += kLanes) {
+      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, D - d0));
+      const float* g;
+      if (dout.dtype == DType::F32) {
+        g = f32_row(dout, b, t0 + r, h, D) + d0;
+      } else {
+        bf16_to_f32(converted, bf16_row(dout, b, t0 + r, h, D) + d0, lanes);
+        g = converted;
+      }
+      for (int i = 0; i < lanes; ++i) partial[i] += g[i] * orow[d0 + i];
+    }
+    float sum = 0.0f;
+    for (float p : partial) sum += p;
+    delta[r] = sum;
+  }
+}
+
+}  // namespace ll::attn
