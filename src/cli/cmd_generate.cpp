@@ -1,0 +1,65 @@
+// longlora generate: continue a prompt, streaming the new text to stdout.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/model_flags.h"
+#include "core/mapped_file.h"
+#include "eval/generate.h"
+#include "text/stream_decoder.h"
+
+namespace ll::cli {
+
+int run_generate(int argc, char** argv) {
+  Args args("generate", "Continue a prompt with the model; the continuation streams to stdout.");
+  add_model_flags(args);
+  args.option("--prompt", "", "prompt text (\"\" = start from BOS alone)", "TEXT")
+      .option("--prompt-file", "", "read the prompt from a file", "FILE")
+      .option("--max-tokens", "256", "new tokens at most", "N")
+      .alias("-n", "--max-tokens")
+      .flag("--greedy", "always take the most likely token")
+      .option("--temperature", "0.8", "sampling temperature", "T")
+      .option("--top-p", "0.95", "nucleus sampling mass", "P")
+      .option("--seed", "1234", "sampling seed", "S")
+      .flag("--no-bos", "do not prepend BOS to the prompt")
+      .flag("--stats", "print prompt and generation speed to stderr");
+  if (!args.parse(argc, argv)) return 0;
+  apply_thread_flag(args);
+  if (args.given("--prompt") == args.has("--prompt-file"))
+    fail_input("longlora generate", "give exactly one of --prompt or --prompt-file");
+
+  auto model = open_model(args, /*training=*/false);
+  auto tok = open_tokenizer(model->checkpoint());
+  const std::string text = args.has("--prompt-file") ? read_text_file(args.str("--prompt-file")) : args.str("--prompt");
+  std::vector<int32_t> prompt = tok->encode(text, !args.enabled("--no-bos"));
+  if (prompt.empty()) fail_input("longlora generate", "empty prompt with --no-bos: nothing to continue");
+
+  GenerateOptions opts;
+  opts.max_new_tokens = args.integer("--max-tokens");
+  if (opts.max_new_tokens < 0) fail_expected("longlora generate", "--max-tokens", "a count ≥ 0", args.str("--max-tokens"));
+  opts.sampling.greedy = args.enabled("--greedy");
+  opts.sampling.temperature = static_cast<float>(args.number("--temperature"));
+  opts.sampling.top_p = static_cast<float>(args.number("--top-p"));
+  opts.sampling.seed = static_cast<uint64_t>(args.integer("--seed"));
+
+  StreamingDecoder decoder(*tok, prompt);
+  GenerateStats stats;
+  generate(
+      *model, prompt, opts,
+      [&](int32_t id) {
+        if (id == tok->eos_id()) return;
+        std::fputs(decoder.push(id).c_str(), stdout);
+        std::fflush(stdout);
+      },
+      &stats);
+  std::fputs(decoder.finish().c_str(), stdout);
+  std::fputs("\n", stdout);
+  if (args.enabled("--stats")) {
+    std::fprintf(stderr, "prompt: %lld tokens, %.1f tokens/s; generated: %lld tokens, %.1f tokens/s%s\n",
+                 static_cast<long long>(stats.prompt_tokens), stats.prompt_tokens / std::max(stats.prompt_seconds, 1e-9),
+                 static_cast<long long>(stats.new_tokens), stats.new_tokens / std::max(stats.generate_seconds, 1e-9),
+                 stats.stopped_at_eos ? " (stopped at EOS)" : "");
+  }
+  return 0;
+}
+
+}  // namespace ll::cli

@@ -1,0 +1,58 @@
+// One LLaMA decoder layer over a batch of B rows × T tokens (R = B·T activation rows):
+//
+//   ln1   = rmsnorm(x, attn_norm)                          [R, C]
+//   qkv   = ln1 · [Wq; Wk; Wv]ᵀ, RoPE on q and k            [R, (Hq + 2·Hkv)·D]
+//   att   = attention(q, k, v)                              [R, Hq·D]
+//   x_mid = x + att · Woᵀ                                   [R, C]
+//   ln2   = rmsnorm(x_mid, ffn_norm)                        [R, C]
+//   gu    = ln2 · [Wgate; Wup]ᵀ                             [R, 2F]
+//   act   = silu(gu[:, :F]) · gu[:, F:]                     [R, F]
+//   x_out = x_mid + act · Wdownᵀ                            [R, C]
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/arena.h"
+#include "kernels/attention/attention.h"
+#include "model/kv_cache.h"
+#include "model/llama_model.h"
+
+namespace ll {
+
+// B rows of T token slots; row b holds lengths[b] ≤ T real tokens (the rest is padding).
+struct BatchLayout {
+  int64_t B = 1, T = 0;
+  std::vector<int64_t> lengths;  // [B]
+  int64_t rows() const { return B * T; }
+};
+
+// The intermediates of one layer's forward, kept for its backward (see the diagram above).
+struct LayerActivations {
+  float* ln1 = nullptr;      // [R, C]
+  float* rstd1 = nullptr;    // [R]
+  float* qkv = nullptr;      // [R, (Hq + 2·Hkv)·D], q and k after RoPE
+  float* att = nullptr;      // [R, Hq·D]
+  float* lse = nullptr;      // [B, Hq, T]; nullptr when no backward follows
+  float* x_mid = nullptr;    // [R, C]
+  float* ln2 = nullptr;      // [R, C]
+  float* rstd2 = nullptr;    // [R]
+  float* gate_up = nullptr;  // [R, 2F]
+  float* act = nullptr;      // [R, F]
+};
+LayerActivations alloc_layer_activations(const LlamaConfig& c, const BatchLayout& batch, bool for_backward,
+                                         Arena& arena);
+
+// How the layer's attention finds its keys and values.
+struct AttentionPlan {
+  AttentionMask mask;        // keys of the same batch row (training, eval)
+  KVCache* cache = nullptr;  // or: a single sequence (B = 1) continuing the cache: k/v of the T new
+                             // tokens are appended at cache->length() and the queries attend to
+                             // everything in the cache (full causal). The caller advances length.
+};
+
+// x_in, x_out: [R, C] (distinct). pos: [R] absolute positions for RoPE.
+void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& batch, const int32_t* pos,
+                   const RopeTable& rope, const float* x_in, float* x_out, const LayerActivations& a,
+                   const AttentionPlan& plan, Arena& arena);
+
+}  // namespace ll
