@@ -2,6 +2,7 @@
 #include "kernels/attention/attention.h"
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 
 #include "core/error.h"
@@ -27,6 +28,11 @@ constexpr const char* kWhere = "attention";
 constexpr int kMaxTile = 1024;
 
 std::string str(int64_t v) { return std::to_string(v); }
+std::string ratio_str(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
 
 void check_heads(int64_t q_heads, int64_t kv_heads, int64_t head_dim) {
   if (q_heads < 1) fail_expected(kWhere, "query heads", "at least 1", str(q_heads));
@@ -73,7 +79,7 @@ void check_shape_and_mask(const AttentionShape& shape, const AttentionMask& mask
   if (mask.mode != AttentionMode::Causal) {
     if (mask.s2_group < 0) fail_expected(kWhere, "S² group size", "a positive number of tokens", str(mask.s2_group));
     if (mask.s2_group == 0 && !(mask.s2_ratio > 0.0 && mask.s2_ratio <= 1.0))
-      fail_expected(kWhere, "S² group ratio", "a ratio in (0, 1]", std::to_string(mask.s2_ratio));
+      fail_expected(kWhere, "S² group ratio", "a ratio in (0, 1]", ratio_str(mask.s2_ratio));
   }
   if (mask.doc_starts.empty()) return;
   if (static_cast<int64_t>(mask.doc_starts.size()) != shape.batch)
