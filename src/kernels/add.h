@@ -53,9 +53,13 @@ inline float exp_f32(float x) {
   const uint32_t y = std::bit_cast<uint32_t>(e_r * scale_lo * scale_hi);
 
   // NaN in → NaN out; x above kMaxArg → +inf (below −104 the clamped value already gives 0).
-  const bool is_nan = magnitude > kInfBits;
-  const bool overflows = static_cast<int32_t>(bits) > static_cast<int32_t>(kMaxArgBits);
-  return std::bit_cast<float>(is_nan ? bits : overflows ? kInfBits : y);
+  // Masks come from arithmetic shifts (all ones when the difference is negative), not comparisons:
+  // GCC would move the float work under a branch and not vectorise without AVX-512 masking.
+  const auto all_ones_if_negative = [](uint32_t v) { return static_cast<uint32_t>(static_cast<int32_t>(v) >> 31); };
+  const uint32_t nan_mask = all_ones_if_negative(kInfBits - magnitude);
+  const uint32_t too_big_mask = all_ones_if_negative(kMaxArgBits - magnitude) & ~all_ones_if_negative(bits);
+  const uint32_t inf_mask = too_big_mask & ~nan_mask;
+  return std::bit_cast<float>((y & ~(nan_mask | inf_mask)) | (bits & nan_mask) | (kInfBits & inf_mask));
 }
 
 }  // namespace ll
