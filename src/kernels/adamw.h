@@ -20,8 +20,9 @@ struct AdamWSettings {
 //   m = β1·m + (1 − β1)·g
 //   v = β2·v + (1 − β2)·g²
 //   param −= (lr / (1 − β1^step)) · m / (sqrt(v) / sqrt(1 − β2^step) + eps)
-// with PyTorch's f32 operation order and roundings (its AVX2/AVX-512 kernels fuse m's update into
-// one multiply-add; so does this), so results equal PyTorch's bit for bit (see adamw_test.cpp).
+// with PyTorch's f32 operation order and roundings (its AVX2/AVX-512 kernels fuse the m and v
+// updates into multiply-adds; so does this, on every CPU), so results equal PyTorch's bit for bit
+// (adamw_test.cpp checks 5 steps against torch.optim.AdamW).
 void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, const AdamWSettings& s,
                 int64_t step);
 
