@@ -21,20 +21,23 @@ void forward_hidden(const LlamaModel& model, const BatchLayout& batch, const int
 
   float* x = arena.alloc<float>(R * C);
   float* y = arena.alloc<float>(R * C);
-  embedding_forward(x, tokens, R, model.embed);
-  const LayerActivations acts = alloc_layer_activations(c, batch, /*for_backward=*/false, arena);
+  embedding_forward(x, tokens, R, model.embed_table());
   AttentionPlan plan;
   plan.mask = mask;
   for (int64_t l = 0; l < c.num_layers; ++l) {
-    layer_forward(model, l, batch, pos.data(), rope, x, y, acts, plan, arena);
+    ArenaScope layer_scope(arena);
+    const LayerActivations acts = alloc_layer_activations(model, l, batch, /*for_backward=*/false, arena);
+    layer_forward(model, l, batch, pos.data(), rope, x, y, acts, plan, DropoutContext{}, arena);
     std::swap(x, y);
   }
-  rmsnorm_forward(hidden, nullptr, x, model.final_norm.as<float>(), R, static_cast<int>(C), c.rms_norm_eps);
+  rmsnorm_forward(hidden, nullptr, x, model.final_norm.data(), R, static_cast<int>(C), c.rms_norm_eps);
 }
 
-void compute_logits(const LlamaModel& model, const float* hidden, int64_t rows, float* logits) {
+void compute_logits(const LlamaModel& model, const float* hidden, int64_t rows, float* logits, Arena& arena) {
+  ArenaScope scope(arena);
   const int64_t C = model.config().hidden_size, V = model.config().vocab_size;
-  linear_forward(logits, V, hidden, C, rows, model.lm_head);
+  float* lora_t = model.lm_head.lora ? arena.alloc<float>(rows * model.lm_head.lora->rank) : nullptr;
+  linear_layer_forward(model.lm_head, logits, V, hidden, C, rows, lora_t, false, DropoutContext{}, arena);
 }
 
 double lm_head_loss_sum(const LlamaModel& model, const float* hidden, const int32_t* targets, int64_t rows,
@@ -45,7 +48,7 @@ double lm_head_loss_sum(const LlamaModel& model, const float* hidden, const int3
   double sum = 0;
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
     const int64_t n = std::min(chunk, rows - r0);
-    compute_logits(model, hidden + r0 * C, n, logits);
+    compute_logits(model, hidden + r0 * C, n, logits, arena);
     sum += cross_entropy_loss(logits, targets + r0, n, static_cast<int>(V));
   }
   return sum;
@@ -68,20 +71,21 @@ void forward_cached(const LlamaModel& model, KVCache& cache, const int32_t* toke
     for (int64_t t = 0; t < batch.T; ++t) pos[static_cast<size_t>(t)] = static_cast<int32_t>(cache.length() + t);
     float* x = arena.alloc<float>(batch.T * C);
     float* y = arena.alloc<float>(batch.T * C);
-    embedding_forward(x, tokens + t0, batch.T, model.embed);
-    const LayerActivations acts = alloc_layer_activations(c, batch, /*for_backward=*/false, arena);
+    embedding_forward(x, tokens + t0, batch.T, model.embed_table());
     AttentionPlan plan;
     plan.cache = &cache;
     for (int64_t l = 0; l < c.num_layers; ++l) {
-      layer_forward(model, l, batch, pos.data(), rope, x, y, acts, plan, arena);
+      ArenaScope layer_scope(arena);
+      const LayerActivations acts = alloc_layer_activations(model, l, batch, /*for_backward=*/false, arena);
+      layer_forward(model, l, batch, pos.data(), rope, x, y, acts, plan, DropoutContext{}, arena);
       std::swap(x, y);
     }
     cache.set_length(cache.length() + batch.T);
     if (t0 + batch.T == n) {
       float* last = arena.alloc<float>(C);
-      rmsnorm_forward(last, nullptr, x + (batch.T - 1) * C, model.final_norm.as<float>(), 1, static_cast<int>(C),
+      rmsnorm_forward(last, nullptr, x + (batch.T - 1) * C, model.final_norm.data(), 1, static_cast<int>(C),
                       c.rms_norm_eps);
-      compute_logits(model, last, 1, logits_last);
+      compute_logits(model, last, 1, logits_last, arena);
     }
   }
 }

@@ -15,8 +15,8 @@ namespace ll {
 void forward_hidden(const LlamaModel& model, const BatchLayout& batch, const int32_t* tokens,
                     const AttentionMask& mask, float* hidden, Arena& arena);
 
-// logits [rows, V] = hidden [rows, C] · lm_headᵀ.
-void compute_logits(const LlamaModel& model, const float* hidden, int64_t rows, float* logits);
+// logits [rows, V] = hidden [rows, C] · lm_headᵀ (+ its LoRA adapter, if any).
+void compute_logits(const LlamaModel& model, const float* hidden, int64_t rows, float* logits, Arena& arena);
 
 // Σ over rows with targets[r] ≠ −100 of −log softmax(hidden[r] · lm_headᵀ)[targets[r]], computed
 // `chunk` rows at a time so the [rows, V] logits never exist at once.

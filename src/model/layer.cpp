@@ -17,11 +17,35 @@ struct Dims {
         qdim(c.num_heads * c.head_dim), kvdim(c.num_kv_heads * c.head_dim), qkv_width(qdim + 2 * kvdim) {}
 };
 
+const Linear& projection(const LlamaLayerWeights& w, int p) {
+  const Linear* all[kProjections] = {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down};
+  return *all[p];
+}
+
+AttentionShape attention_shape(const Dims& d, const BatchLayout& batch) {
+  AttentionShape shape;
+  shape.batch = batch.B;
+  shape.max_len = batch.T;
+  shape.q_heads = d.Hq;
+  shape.kv_heads = d.Hkv;
+  shape.head_dim = d.D;
+  shape.lengths = batch.lengths;
+  return shape;
+}
+
+// q, k, v inside a fused [B, T, (Hq + 2·Hkv)·D] buffer.
+AttentionQKV fused_heads(float* qkv, const Dims& d, const BatchLayout& batch) {
+  const int64_t bs = batch.T * d.qkv_width;
+  return {{qkv, DType::F32, bs, d.qkv_width},
+          {qkv + d.qdim, DType::F32, bs, d.qkv_width},
+          {qkv + d.qdim + d.kvdim, DType::F32, bs, d.qkv_width}};
+}
+
 }  // namespace
 
-LayerActivations alloc_layer_activations(const LlamaConfig& c, const BatchLayout& batch, bool for_backward,
-                                         Arena& arena) {
-  const Dims d(c);
+LayerActivations alloc_layer_activations(const LlamaModel& model, int64_t layer, const BatchLayout& batch,
+                                         bool for_backward, Arena& arena) {
+  const Dims d(model.config());
   const int64_t R = batch.rows();
   LayerActivations a;
   a.ln1 = arena.alloc<float>(R * d.C);
@@ -34,29 +58,33 @@ LayerActivations alloc_layer_activations(const LlamaConfig& c, const BatchLayout
   a.rstd2 = arena.alloc<float>(R);
   a.gate_up = arena.alloc<float>(R * 2 * d.F);
   a.act = arena.alloc<float>(R * d.F);
+  const LlamaLayerWeights& w = model.layers[static_cast<size_t>(layer)];
+  for (int p = 0; p < kProjections; ++p)
+    if (const LoraAdapter* lora = projection(w, p).lora) a.lora_t[p] = arena.alloc<float>(R * lora->rank);
   return a;
 }
 
 void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& batch, const int32_t* pos,
                    const RopeTable& rope, const float* x_in, float* x_out, const LayerActivations& a,
-                   const AttentionPlan& plan, Arena& arena) {
+                   const AttentionPlan& plan, const DropoutContext& dropout, Arena& arena) {
   const LlamaConfig& c = model.config();
   const LlamaLayerWeights& w = model.layers[static_cast<size_t>(layer)];
   const Dims d(c);
   const int64_t R = batch.rows();
+  const int Ci = static_cast<int>(d.C), D = static_cast<int>(d.D);
 
   // ln1 = rmsnorm(x); qkv = ln1 · [Wq; Wk; Wv]ᵀ with RoPE on q and k.
-  rmsnorm_forward(a.ln1, a.rstd1, x_in, w.attn_norm.as<float>(), R, static_cast<int>(d.C), c.rms_norm_eps);
-  linear_forward(a.qkv, d.qkv_width, a.ln1, d.C, R, w.q);
-  linear_forward(a.qkv + d.qdim, d.qkv_width, a.ln1, d.C, R, w.k);
-  linear_forward(a.qkv + d.qdim + d.kvdim, d.qkv_width, a.ln1, d.C, R, w.v);
-  const int D = static_cast<int>(d.D);
+  rmsnorm_forward(a.ln1, a.rstd1, x_in, w.attn_norm.data(), R, Ci, c.rms_norm_eps);
+  linear_layer_forward(w.q, a.qkv, d.qkv_width, a.ln1, d.C, R, a.lora_t[kQ], false, dropout, arena);
+  linear_layer_forward(w.k, a.qkv + d.qdim, d.qkv_width, a.ln1, d.C, R, a.lora_t[kK], false, dropout, arena);
+  linear_layer_forward(w.v, a.qkv + d.qdim + d.kvdim, d.qkv_width, a.ln1, d.C, R, a.lora_t[kV], false, dropout, arena);
   rope_forward(a.qkv, pos, R, static_cast<int>(d.Hq), D, d.qkv_width, rope);
   rope_forward(a.qkv + d.qdim, pos, R, static_cast<int>(d.Hkv), D, d.qkv_width, rope);
+  // bf16 compute holds q, k, v in bf16 as autocast does (their gradient passes straight through).
   if (model.precision() == Precision::BF16) round_to_bf16(a.qkv, a.qkv, R * d.qkv_width);
 
   // att = attention(q, k, v)
-  const HeadsView q{a.qkv, DType::F32, batch.T * d.qkv_width, d.qkv_width};
+  const AttentionQKV qkv = fused_heads(a.qkv, d, batch);
   const HeadsView out = contiguous_heads(a.att, DType::F32, batch.T, d.Hq, d.D);
   if (plan.cache) {
     KVCache& cache = *plan.cache;
@@ -75,33 +103,71 @@ void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& ba
     shape.head_dim = d.D;
     shape.q_start = {cache.length()};
     shape.q_len = {batch.T};
-    attention_forward_cached(shape, {q, cache.keys(layer), cache.values(layer)}, out, a.lse, arena);
+    attention_forward_cached(shape, {qkv.q, cache.keys(layer), cache.values(layer)}, out, a.lse, arena);
   } else {
-    AttentionShape shape;
-    shape.batch = batch.B;
-    shape.max_len = batch.T;
-    shape.q_heads = d.Hq;
-    shape.kv_heads = d.Hkv;
-    shape.head_dim = d.D;
-    shape.lengths = batch.lengths;
-    const HeadsView k{a.qkv + d.qdim, DType::F32, batch.T * d.qkv_width, d.qkv_width};
-    const HeadsView v{a.qkv + d.qdim + d.kvdim, DType::F32, batch.T * d.qkv_width, d.qkv_width};
-    attention_forward(shape, plan.mask, {q, k, v}, out, a.lse, arena);
+    attention_forward(attention_shape(d, batch), plan.mask, qkv, out, a.lse, arena);
   }
 
   // x_mid = x + att · Woᵀ
   std::memcpy(a.x_mid, x_in, static_cast<size_t>(R * d.C) * sizeof(float));
-  linear_forward(a.x_mid, d.C, a.att, d.qdim, R, w.o, /*accumulate=*/true);
+  linear_layer_forward(w.o, a.x_mid, d.C, a.att, d.qdim, R, a.lora_t[kO], /*accumulate=*/true, dropout, arena);
 
   // act = silu(ln2 · Wgateᵀ) · (ln2 · Wupᵀ),  ln2 = rmsnorm(x_mid)
-  rmsnorm_forward(a.ln2, a.rstd2, a.x_mid, w.ffn_norm.as<float>(), R, static_cast<int>(d.C), c.rms_norm_eps);
-  linear_forward(a.gate_up, 2 * d.F, a.ln2, d.C, R, w.gate);
-  linear_forward(a.gate_up + d.F, 2 * d.F, a.ln2, d.C, R, w.up);
+  rmsnorm_forward(a.ln2, a.rstd2, a.x_mid, w.ffn_norm.data(), R, Ci, c.rms_norm_eps);
+  linear_layer_forward(w.gate, a.gate_up, 2 * d.F, a.ln2, d.C, R, a.lora_t[kGate], false, dropout, arena);
+  linear_layer_forward(w.up, a.gate_up + d.F, 2 * d.F, a.ln2, d.C, R, a.lora_t[kUp], false, dropout, arena);
   swiglu_forward_fused(a.act, a.gate_up, R, static_cast<int>(d.F));
 
   // x_out = x_mid + act · Wdownᵀ
   std::memcpy(x_out, a.x_mid, static_cast<size_t>(R * d.C) * sizeof(float));
-  linear_forward(x_out, d.C, a.act, d.F, R, w.down, /*accumulate=*/true);
+  linear_layer_forward(w.down, x_out, d.C, a.act, d.F, R, a.lora_t[kDown], /*accumulate=*/true, dropout, arena);
+}
+
+void layer_backward(const LlamaModel& model, int64_t layer, const BatchLayout& batch, const int32_t* pos,
+                    const RopeTable& rope, const float* x_in, const LayerActivations& a, const AttentionMask& mask,
+                    const float* dx_out, float* dx_in, const DropoutContext& dropout, Arena& arena) {
+  ArenaScope scope(arena);
+  const LlamaConfig& c = model.config();
+  const LlamaLayerWeights& w = model.layers[static_cast<size_t>(layer)];
+  const Dims d(c);
+  const int64_t R = batch.rows();
+  const int Ci = static_cast<int>(d.C), D = static_cast<int>(d.D);
+  float* d_x_mid = arena.alloc<float>(R * d.C);
+  float* d_act = arena.alloc<float>(R * d.F);
+  float* d_gate_up = arena.alloc<float>(R * 2 * d.F);
+  float* d_ln = arena.alloc<float>(R * d.C);
+  float* d_att = arena.alloc<float>(R * d.qdim);
+  float* d_qkv = arena.alloc<float>(R * d.qkv_width);
+
+  // x_out = x_mid + act · Wdownᵀ:  d_x_mid = dx_out,  d_act = dx_out · Wdown
+  std::memcpy(d_x_mid, dx_out, static_cast<size_t>(R * d.C) * sizeof(float));
+  linear_layer_backward(w.down, d_act, d.F, false, dx_out, d.C, a.act, d.F, a.lora_t[kDown], R, dropout, arena);
+  // act = silu(gate) · up
+  swiglu_backward_fused(d_gate_up, d_act, a.gate_up, R, static_cast<int>(d.F));
+  // gu = ln2 · [Wgate; Wup]ᵀ:  d_ln2 = d_gate · Wgate + d_up · Wup
+  linear_layer_backward(w.gate, d_ln, d.C, false, d_gate_up, 2 * d.F, a.ln2, d.C, a.lora_t[kGate], R, dropout, arena);
+  linear_layer_backward(w.up, d_ln, d.C, true, d_gate_up + d.F, 2 * d.F, a.ln2, d.C, a.lora_t[kUp], R, dropout, arena);
+  // ln2 = rmsnorm(x_mid):  d_x_mid += ∂ln2/∂x_mid · d_ln2
+  rmsnorm_backward(d_x_mid, w.ffn_norm.grad_data(), d_ln, a.x_mid, w.ffn_norm.data(), a.rstd2, R, Ci);
+
+  // x_mid = x + att · Woᵀ:  dx_in = d_x_mid,  d_att = d_x_mid · Wo
+  std::memcpy(dx_in, d_x_mid, static_cast<size_t>(R * d.C) * sizeof(float));
+  linear_layer_backward(w.o, d_att, d.qdim, false, d_x_mid, d.C, a.att, d.qdim, a.lora_t[kO], R, dropout, arena);
+
+  // att = attention(q, k, v): d_qkv gets dq | dk | dv
+  attention_backward(attention_shape(d, batch), mask, fused_heads(a.qkv, d, batch),
+                     contiguous_heads(a.att, DType::F32, batch.T, d.Hq, d.D), a.lse,
+                     contiguous_heads(d_att, DType::F32, batch.T, d.Hq, d.D), fused_heads(d_qkv, d, batch), arena);
+  // RoPE: back through the rotations of q and k
+  rope_backward(d_qkv, pos, R, static_cast<int>(d.Hq), D, d.qkv_width, rope);
+  rope_backward(d_qkv + d.qdim, pos, R, static_cast<int>(d.Hkv), D, d.qkv_width, rope);
+  // qkv = ln1 · [Wq; Wk; Wv]ᵀ:  d_ln1 = dq · Wq + dk · Wk + dv · Wv
+  linear_layer_backward(w.q, d_ln, d.C, false, d_qkv, d.qkv_width, a.ln1, d.C, a.lora_t[kQ], R, dropout, arena);
+  linear_layer_backward(w.k, d_ln, d.C, true, d_qkv + d.qdim, d.qkv_width, a.ln1, d.C, a.lora_t[kK], R, dropout, arena);
+  linear_layer_backward(w.v, d_ln, d.C, true, d_qkv + d.qdim + d.kvdim, d.qkv_width, a.ln1, d.C, a.lora_t[kV], R,
+                        dropout, arena);
+  // ln1 = rmsnorm(x):  dx_in += ∂ln1/∂x · d_ln1
+  rmsnorm_backward(dx_in, w.attn_norm.grad_data(), d_ln, x_in, w.attn_norm.data(), a.rstd1, R, Ci);
 }
 
 }  // namespace ll

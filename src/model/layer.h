@@ -1,7 +1,8 @@
-// One LLaMA decoder layer over a batch of B rows × T tokens (R = B·T activation rows):
+// One LLaMA decoder layer over a batch of B rows × T tokens (R = B·T activation rows), forward
+// and backward side by side:
 //
 //   ln1   = rmsnorm(x, attn_norm)                          [R, C]
-//   qkv   = ln1 · [Wq; Wk; Wv]ᵀ, RoPE on q and k            [R, (Hq + 2·Hkv)·D]
+//   qkv   = ln1 · [Wq; Wk; Wv]ᵀ (+ LoRA), RoPE on q and k   [R, (Hq + 2·Hkv)·D]
 //   att   = attention(q, k, v)                              [R, Hq·D]
 //   x_mid = x + att · Woᵀ                                   [R, C]
 //   ln2   = rmsnorm(x_mid, ffn_norm)                        [R, C]
@@ -9,6 +10,7 @@
 //   act   = silu(gu[:, :F]) · gu[:, F:]                     [R, F]
 //   x_out = x_mid + act · Wdownᵀ                            [R, C]
 #pragma once
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -26,6 +28,9 @@ struct BatchLayout {
   int64_t rows() const { return B * T; }
 };
 
+// The projections of a layer, indexing LayerActivations::lora_t.
+enum Projection { kQ, kK, kV, kO, kGate, kUp, kDown, kProjections };
+
 // The intermediates of one layer's forward, kept for its backward (see the diagram above).
 struct LayerActivations {
   float* ln1 = nullptr;      // [R, C]
@@ -38,9 +43,10 @@ struct LayerActivations {
   float* rstd2 = nullptr;    // [R]
   float* gate_up = nullptr;  // [R, 2F]
   float* act = nullptr;      // [R, F]
+  std::array<float*, kProjections> lora_t{};  // [R, r] per projection with a LoRA adapter
 };
-LayerActivations alloc_layer_activations(const LlamaConfig& c, const BatchLayout& batch, bool for_backward,
-                                         Arena& arena);
+LayerActivations alloc_layer_activations(const LlamaModel& model, int64_t layer, const BatchLayout& batch,
+                                         bool for_backward, Arena& arena);
 
 // How the layer's attention finds its keys and values.
 struct AttentionPlan {
@@ -53,6 +59,13 @@ struct AttentionPlan {
 // x_in, x_out: [R, C] (distinct). pos: [R] absolute positions for RoPE.
 void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& batch, const int32_t* pos,
                    const RopeTable& rope, const float* x_in, float* x_out, const LayerActivations& a,
-                   const AttentionPlan& plan, Arena& arena);
+                   const AttentionPlan& plan, const DropoutContext& dropout, Arena& arena);
+
+// Backward of layer_forward given its activations `a` (from a forward with for_backward) and
+// dx_out [R, C]: dx_in [R, C] is OVERWRITTEN with the input gradient; trainable parameters of the
+// layer ACCUMULATE their gradients. pos, x_in, mask: as in the forward.
+void layer_backward(const LlamaModel& model, int64_t layer, const BatchLayout& batch, const int32_t* pos,
+                    const RopeTable& rope, const float* x_in, const LayerActivations& a, const AttentionMask& mask,
+                    const float* dx_out, float* dx_in, const DropoutContext& dropout, Arena& arena);
 
 }  // namespace ll

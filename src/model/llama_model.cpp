@@ -1,6 +1,10 @@
 #include "model/llama_model.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "core/half.h"
+#include "formats/llama_tensors.h"
 #include "model/position_interpolation.h"
 
 namespace ll {
@@ -17,12 +21,27 @@ Precision parse_precision(const std::string& s) {
 
 namespace {
 
-// A [C] norm weight widened to f32 (norms are tiny; kernels take f32).
-OwnedTensor norm_weight(const ModelCheckpoint& ckpt, const std::string& name, int64_t C) {
-  const Tensor t = ckpt.tensor(name, {C});
-  OwnedTensor w(DType::F32, {C});
-  to_f32(w.as<float>(), t.data, t.dtype, C);
+// An f32 copy of a stored tensor (norms; masters of trainable weights).
+OwnedTensor f32_copy(const Tensor& t) {
+  OwnedTensor w(DType::F32, t.shape, t.ndim);
+  to_f32(w.as<float>(), t.data, t.dtype, t.numel());
   return w;
+}
+
+Linear make_linear(const ModelCheckpoint& ck, const std::string& module, std::initializer_list<int64_t> shape,
+                   Precision p) {
+  Linear lin;
+  lin.name = module;
+  lin.weight = GemmWeight(ck.tensor(module + ".weight", shape), p);
+  return lin;
+}
+
+bool contains_any(const std::string& name, const std::vector<std::string>& parts) {
+  return std::any_of(parts.begin(), parts.end(), [&](const std::string& s) { return name.find(s) != std::string::npos; });
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -35,22 +54,24 @@ LlamaModel::LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelO
 
   const int64_t C = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
   const int64_t qdim = config_.num_heads * config_.head_dim, kvdim = config_.num_kv_heads * config_.head_dim;
+  const Precision p = precision_;
   embed = ck.tensor("model.embed_tokens.weight", {V, C});
-  final_norm = norm_weight(ck, "model.norm.weight", C);
-  lm_head = GemmWeight(config_.tie_word_embeddings ? embed : ck.tensor("lm_head.weight", {V, C}), precision_);
+  final_norm.value = f32_copy(ck.tensor("model.norm.weight", {C}));
+  lm_head.name = "lm_head";
+  lm_head.weight = GemmWeight(config_.tie_word_embeddings ? embed : ck.tensor("lm_head.weight", {V, C}), p);
   layers.resize(static_cast<size_t>(config_.num_layers));
   for (int64_t l = 0; l < config_.num_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const std::string pre = "model.layers." + std::to_string(l) + ".";
     LlamaLayerWeights& w = layers[static_cast<size_t>(l)];
-    w.attn_norm = norm_weight(ck, p + "input_layernorm.weight", C);
-    w.ffn_norm = norm_weight(ck, p + "post_attention_layernorm.weight", C);
-    w.q = GemmWeight(ck.tensor(p + "self_attn.q_proj.weight", {qdim, C}), precision_);
-    w.k = GemmWeight(ck.tensor(p + "self_attn.k_proj.weight", {kvdim, C}), precision_);
-    w.v = GemmWeight(ck.tensor(p + "self_attn.v_proj.weight", {kvdim, C}), precision_);
-    w.o = GemmWeight(ck.tensor(p + "self_attn.o_proj.weight", {C, qdim}), precision_);
-    w.gate = GemmWeight(ck.tensor(p + "mlp.gate_proj.weight", {F, C}), precision_);
-    w.up = GemmWeight(ck.tensor(p + "mlp.up_proj.weight", {F, C}), precision_);
-    w.down = GemmWeight(ck.tensor(p + "mlp.down_proj.weight", {C, F}), precision_);
+    w.attn_norm.value = f32_copy(ck.tensor(pre + "input_layernorm.weight", {C}));
+    w.ffn_norm.value = f32_copy(ck.tensor(pre + "post_attention_layernorm.weight", {C}));
+    w.q = make_linear(ck, pre + "self_attn.q_proj", {qdim, C}, p);
+    w.k = make_linear(ck, pre + "self_attn.k_proj", {kvdim, C}, p);
+    w.v = make_linear(ck, pre + "self_attn.v_proj", {kvdim, C}, p);
+    w.o = make_linear(ck, pre + "self_attn.o_proj", {C, qdim}, p);
+    w.gate = make_linear(ck, pre + "mlp.gate_proj", {F, C}, p);
+    w.up = make_linear(ck, pre + "mlp.up_proj", {F, C}, p);
+    w.down = make_linear(ck, pre + "mlp.down_proj", {C, F}, p);
   }
 }
 
@@ -60,11 +81,116 @@ std::unique_ptr<LlamaModel> LlamaModel::open(const std::string& path, const Mode
 
 const RopeTable& LlamaModel::rope(int64_t n_positions) const {
   if (!rope_ || rope_->max_positions() < n_positions) {
-    // Grow in steps so that token-by-token generation does not rebuild the table every step.
-    const int64_t size = std::max<int64_t>(n_positions, std::max<int64_t>(config_.max_position_embeddings, 2 * (rope_ ? rope_->max_positions() : 0)));
-    rope_ = std::make_unique<RopeTable>(static_cast<int>(config_.head_dim), config_.rope_theta, config_.rope_factor, size);
+    // Grow geometrically so token-by-token generation does not rebuild the table every step.
+    const int64_t grown = std::max(config_.max_position_embeddings, 2 * (rope_ ? rope_->max_positions() : 0));
+    rope_ = std::make_unique<RopeTable>(static_cast<int>(config_.head_dim), config_.rope_theta, config_.rope_factor,
+                                        std::max(n_positions, grown));
   }
   return *rope_;
+}
+
+std::vector<Linear*> LlamaModel::all_linears() {
+  std::vector<Linear*> out;
+  for (auto& w : layers)
+    for (Linear* lin : {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down}) out.push_back(lin);
+  out.push_back(&lm_head);
+  return out;
+}
+
+Param* LlamaModel::trainable_master(Linear& lin, const Tensor& stored) {
+  masters_.push_back(std::make_unique<Param>());
+  Param* m = masters_.back().get();
+  m->value = f32_copy(stored);
+  m->make_trainable();
+  lin.master = m;
+  lin.weight = GemmWeight(m->value.view(), precision_);
+  return m;
+}
+
+void LlamaModel::make_trainable(const TrainableOptions& opt) {
+  LL_CHECK(trainable_.empty());
+  const bool lora = opt.lora_enabled && !opt.full;
+  if (lora) {
+    if (opt.lora.rank <= 0) fail_expected("LoRA options", "--lora-r", "a rank ≥ 1", std::to_string(opt.lora.rank));
+    if (!(opt.lora.dropout >= 0 && opt.lora.dropout < 1))
+      fail_expected("LoRA options", "--lora-dropout", "a probability in [0, 1)", std::to_string(opt.lora.dropout));
+    for (const std::string& t : opt.lora.targets) {
+      const auto lins = all_linears();
+      if (std::none_of(lins.begin(), lins.end(), [&](const Linear* l) { return ends_with(l->name, t); }))
+        fail_input("--lora-targets", "'" + t + "' matches no module of a LLaMA (q_proj k_proj v_proj o_proj gate_proj up_proj down_proj lm_head)");
+    }
+  }
+  for (const std::string& s : opt.extra) {
+    bool found = false;
+    for (const auto& t : llama_expected_tensors(checkpoint_->config())) found |= t.name.find(s) != std::string::npos;
+    if (!found) fail_input("--trainable", "'" + s + "' is part of no weight name of this model");
+  }
+  auto wants = [&](const std::string& hf_name) { return opt.full || contains_any(hf_name, opt.extra); };
+  auto add_lora = [&](Linear& lin) {
+    if (!lora || !std::any_of(opt.lora.targets.begin(), opt.lora.targets.end(),
+                              [&](const std::string& t) { return ends_with(lin.name, t); }))
+      return;
+    adapters_.push_back(std::make_unique<LoraAdapter>(
+        new_lora_adapter(lin.name, lin.in(), lin.out(), opt.lora, opt.seed, precision_)));
+    LoraAdapter* a = adapters_.back().get();
+    a->A.make_trainable();
+    a->B.make_trainable();
+    lin.lora = a;
+    trainable_.push_back({a->name_A(), &a->A});
+    trainable_.push_back({a->name_B(), &a->B});
+  };
+  auto add_norm = [&](Param& norm, const std::string& name) {
+    if (!wants(name)) return;
+    norm.make_trainable();
+    trainable_.push_back({name, &norm});
+  };
+  auto add_linear = [&](Linear& lin) {
+    const std::string name = lin.name + ".weight";
+    if (wants(name)) trainable_.push_back({name, trainable_master(lin, checkpoint_->tensor(name))});
+    add_lora(lin);
+  };
+
+  if (wants("model.embed_tokens.weight")) {
+    embed_master.value = f32_copy(embed);
+    embed_master.make_trainable();
+    trainable_.push_back({"model.embed_tokens.weight", &embed_master});
+  }
+  for (size_t l = 0; l < layers.size(); ++l) {
+    LlamaLayerWeights& w = layers[l];
+    const std::string pre = "model.layers." + std::to_string(l) + ".";
+    add_norm(w.attn_norm, pre + "input_layernorm.weight");
+    for (Linear* lin : {&w.q, &w.k, &w.v, &w.o}) add_linear(*lin);
+    add_norm(w.ffn_norm, pre + "post_attention_layernorm.weight");
+    for (Linear* lin : {&w.gate, &w.up, &w.down}) add_linear(*lin);
+  }
+  add_norm(final_norm, "model.norm.weight");
+  if (config_.tie_word_embeddings) {
+    // lm_head is the embedding: it trains (and accumulates its gradient) with it.
+    if (!embed_master.value.empty()) {
+      lm_head.master = &embed_master;
+      lm_head.weight = GemmWeight(embed_master.value.view(), precision_);
+    }
+    add_lora(lm_head);
+  } else {
+    add_linear(lm_head);
+  }
+}
+
+void LlamaModel::zero_grads() {
+  for (const NamedParam& p : trainable_) std::memset(p.param->grad.data(), 0, p.param->grad.view().nbytes());
+}
+
+void LlamaModel::refresh_after_update() {
+  for (Linear* lin : all_linears()) {
+    if (lin->master) lin->weight.update(lin->master->value.view());
+    if (lin->lora) lin->lora->refresh(precision_);
+  }
+}
+
+std::vector<const LoraAdapter*> LlamaModel::lora_adapters() const {
+  std::vector<const LoraAdapter*> out;
+  for (const auto& a : adapters_) out.push_back(a.get());
+  return out;
 }
 
 int64_t parameter_count(const LlamaConfig& c) {

@@ -1,5 +1,6 @@
 // A LLaMA model ready to run: the checkpoint's weights prepared for the GEMMs at one compute
-// precision, f32 norms, and the RoPE table for the position-interpolation factor in use.
+// precision, f32 norms, the RoPE table for the position-interpolation factor in use, and — for
+// training — LoRA adapters and the f32 masters of whatever else is trainable.
 #pragma once
 #include <memory>
 #include <string>
@@ -8,6 +9,9 @@
 #include "formats/checkpoint.h"
 #include "kernels/matmul.h"
 #include "kernels/rope.h"
+#include "model/linear.h"
+#include "model/lora.h"
+#include "model/param.h"
 
 namespace ll {
 
@@ -26,19 +30,32 @@ Precision default_precision(DType weight_dtype, bool training);
 // Parses "f32" / "bf16" (the --dtype flag); InputError otherwise.
 Precision parse_precision(const std::string& s);
 
+// What training changes (DESIGN.md §2 "LoRA+"): LoRA adapters on `lora.targets`, plus every
+// weight whose HF name contains one of `extra` (--trainable embed,norm); --full trains every
+// weight and adds no adapters. lm_head stays frozen unless named.
+struct TrainableOptions {
+  bool full = false;
+  bool lora_enabled = true;
+  LoraOptions lora;
+  std::vector<std::string> extra = {"embed", "norm"};
+  uint64_t seed = 42;  // LoRA A initialisation
+};
+
 struct LlamaLayerWeights {
-  OwnedTensor attn_norm;  // input_layernorm [C], f32
-  OwnedTensor ffn_norm;   // post_attention_layernorm [C], f32
-  GemmWeight q, k, v;     // [Hq·D, C], [Hkv·D, C], [Hkv·D, C]
-  GemmWeight o;           // [C, Hq·D]
-  GemmWeight gate, up;    // [F, C]
-  GemmWeight down;        // [C, F]
+  Param attn_norm;  // input_layernorm [C]
+  Param ffn_norm;   // post_attention_layernorm [C]
+  Linear q, k, v;   // [Hq·D, C], [Hkv·D, C], [Hkv·D, C]
+  Linear o;         // [C, Hq·D]
+  Linear gate, up;  // [F, C]
+  Linear down;      // [C, F]
 };
 
 class LlamaModel {
  public:
   LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelOptions& options);
   static std::unique_ptr<LlamaModel> open(const std::string& path, const ModelOptions& options);
+  LlamaModel(const LlamaModel&) = delete;
+  LlamaModel& operator=(const LlamaModel&) = delete;
 
   // The checkpoint's config with rope_factor set to the factor in use.
   const LlamaConfig& config() const { return config_; }
@@ -48,16 +65,38 @@ class LlamaModel {
   // RoPE cos/sin for positions [0, n_positions); rebuilt larger on demand.
   const RopeTable& rope(int64_t n_positions) const;
 
-  Tensor embed;                     // [V, C], as stored
-  OwnedTensor final_norm;           // model.norm [C], f32
-  GemmWeight lm_head;               // [V, C] (the embedding when tied)
+  // The embedding table [V, C]: the trainable f32 master when there is one, else as stored.
+  Tensor embed_table() const { return embed_master.value.empty() ? embed : embed_master.value.view(); }
+
+  // --- training ---
+  // Adds LoRA adapters and makes the chosen weights trainable (f32 masters + gradients).
+  // InputError when a target or substring matches nothing in the model.
+  void make_trainable(const TrainableOptions& options);
+  // Every trainable tensor, in a fixed order (embedding, layers in order, final norm, lm_head;
+  // LoRA A/B after each layer's weights).
+  const std::vector<NamedParam>& trainable_params() const { return trainable_; }
+  void zero_grads();
+  // Re-prepares the GEMM weights of trainable tensors after their masters changed.
+  void refresh_after_update();
+  std::vector<const LoraAdapter*> lora_adapters() const;
+
+  Tensor embed;                // [V, C], as stored
+  Param embed_master;          // f32 [V, C] when the embedding is trainable; empty otherwise
+  Param final_norm;            // model.norm [C]
+  Linear lm_head;              // [V, C] (the embedding when tied)
   std::vector<LlamaLayerWeights> layers;
 
  private:
+  Param* trainable_master(Linear& lin, const Tensor& stored);
+  std::vector<Linear*> all_linears();
+
   std::unique_ptr<ModelCheckpoint> checkpoint_;
   LlamaConfig config_;
   Precision precision_;
   mutable std::unique_ptr<RopeTable> rope_;
+  std::vector<std::unique_ptr<LoraAdapter>> adapters_;
+  std::vector<std::unique_ptr<Param>> masters_;  // f32 masters of trainable projection weights
+  std::vector<NamedParam> trainable_;
 };
 
 // Total parameters (embedding counted once when tied).

@@ -46,7 +46,7 @@ std::vector<float> batch_logits(const LlamaModel& model, const Expected& e) {
   std::vector<float> hidden(static_cast<size_t>(e.B * e.T * model.config().hidden_size));
   forward_hidden(model, batch, e.tokens.data(), AttentionMask{}, hidden.data(), arena);
   std::vector<float> logits(static_cast<size_t>(e.B * e.T * e.V));
-  compute_logits(model, hidden.data(), e.B * e.T, logits.data());
+  compute_logits(model, hidden.data(), e.B * e.T, logits.data(), arena);
   return logits;
 }
 

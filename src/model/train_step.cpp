@@ -1,0 +1,128 @@
+#include "model/train_step.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "kernels/cross_entropy.h"
+#include "kernels/embedding.h"
+#include "kernels/rmsnorm.h"
+#include "model/forward.h"
+
+namespace ll {
+
+namespace {
+
+std::vector<int32_t> row_positions(const BatchLayout& batch) {
+  std::vector<int32_t> pos(static_cast<size_t>(batch.rows()));
+  for (int64_t r = 0; r < batch.rows(); ++r) pos[static_cast<size_t>(r)] = static_cast<int32_t>(r % batch.T);
+  return pos;
+}
+
+int64_t counted_rows(const std::vector<int32_t>& targets) {
+  return std::count_if(targets.begin(), targets.end(), [](int32_t t) { return t != kIgnoreIndex; });
+}
+
+void check_batch(const TrainBatch& batch) {
+  const int64_t R = batch.layout.rows();
+  LL_CHECK(static_cast<int64_t>(batch.tokens.size()) == R && static_cast<int64_t>(batch.targets.size()) == R);
+  LL_CHECK(static_cast<int64_t>(batch.layout.lengths.size()) == batch.layout.B);
+}
+
+}  // namespace
+
+LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const TrainPassOptions& o, Arena& arena) {
+  check_batch(batch);
+  ArenaScope scope(arena);
+  const LlamaConfig& c = model.config();
+  const BatchLayout& layout = batch.layout;
+  const int64_t R = layout.rows(), C = c.hidden_size, V = c.vocab_size, L = c.num_layers;
+  const int Ci = static_cast<int>(C);
+  AttentionMask mask = o.mask;
+  mask.doc_starts = batch.doc_starts;
+  const std::vector<int32_t> pos = row_positions(layout);
+  const RopeTable& rope = model.rope(layout.T);
+
+  // x_0 = embed[tokens];  x_{l+1} = layer_l(x_l). Layer inputs are kept (the checkpoints); without
+  // checkpointing every layer's activations are kept too.
+  float* xs = arena.alloc<float>((L + 1) * R * C);
+  auto x_at = [&](int64_t l) { return xs + l * R * C; };
+  embedding_forward(x_at(0), batch.tokens.data(), R, model.embed_table());
+  std::vector<LayerActivations> kept(o.checkpointing ? 0 : static_cast<size_t>(L));
+  for (int64_t l = 0; l < L; ++l) {
+    AttentionPlan plan;
+    plan.mask = mask;
+    if (o.checkpointing) {
+      ArenaScope layer_scope(arena);
+      const LayerActivations acts = alloc_layer_activations(model, l, layout, /*for_backward=*/false, arena);
+      layer_forward(model, l, layout, pos.data(), rope, x_at(l), x_at(l + 1), acts, plan, o.dropout, arena);
+    } else {
+      kept[static_cast<size_t>(l)] = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena);
+      layer_forward(model, l, layout, pos.data(), rope, x_at(l), x_at(l + 1), kept[static_cast<size_t>(l)], plan,
+                    o.dropout, arena);
+    }
+  }
+
+  // h = rmsnorm(x_L); per chunk of rows: logits = h·lm_headᵀ, loss, and straight back to dh.
+  float* hidden = arena.alloc<float>(R * C);
+  float* rstd = arena.alloc<float>(R);
+  rmsnorm_forward(hidden, rstd, x_at(L), model.final_norm.data(), R, Ci, c.rms_norm_eps);
+  float* d_hidden = arena.alloc<float>(R * C);
+  LossSum loss;
+  {
+    ArenaScope head_scope(arena);
+    const int64_t chunk = std::min(o.loss_chunk, R);
+    float* logits = arena.alloc<float>(chunk * V);
+    float* lora_t = model.lm_head.lora ? arena.alloc<float>(chunk * model.lm_head.lora->rank) : nullptr;
+    for (int64_t r0 = 0; r0 < R; r0 += chunk) {
+      const int64_t n = std::min(chunk, R - r0);
+      linear_layer_forward(model.lm_head, logits, V, hidden + r0 * C, C, n, lora_t, false, o.dropout, arena);
+      loss.sum += softmax_cross_entropy(logits, batch.targets.data() + r0, n, static_cast<int>(V), o.grad_scale);
+      // logits = h·lm_headᵀ:  dh = dlogits·lm_head  (and lm_head's own gradients when trainable)
+      linear_layer_backward(model.lm_head, d_hidden + r0 * C, C, false, logits, V, hidden + r0 * C, C, lora_t, n,
+                            o.dropout, arena);
+    }
+  }
+  loss.count = counted_rows(batch.targets);
+
+  // h = rmsnorm(x_L):  dx_L
+  float* dx = arena.alloc<float>(R * C);
+  float* dx_below = arena.alloc<float>(R * C);
+  std::memset(dx, 0, static_cast<size_t>(R * C) * sizeof(float));
+  rmsnorm_backward(dx, model.final_norm.grad_data(), d_hidden, x_at(L), model.final_norm.data(), rstd, R, Ci);
+
+  // Layers in reverse; with checkpointing, each layer's forward is recomputed from its input first.
+  for (int64_t l = L - 1; l >= 0; --l) {
+    ArenaScope layer_scope(arena);
+    LayerActivations acts;
+    if (o.checkpointing) {
+      acts = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena);
+      float* x_out = arena.alloc<float>(R * C);
+      AttentionPlan plan;
+      plan.mask = mask;
+      layer_forward(model, l, layout, pos.data(), rope, x_at(l), x_out, acts, plan, o.dropout, arena);
+    } else {
+      acts = kept[static_cast<size_t>(l)];
+    }
+    layer_backward(model, l, layout, pos.data(), rope, x_at(l), acts, mask, dx, dx_below, o.dropout, arena);
+    std::swap(dx, dx_below);
+  }
+
+  // x_0 = embed[tokens]:  dembed[tokens] += dx_0
+  if (model.embed_master.trainable())
+    embedding_backward(model.embed_master.grad_data(), dx, batch.tokens.data(), R, V, Ci);
+  return loss;
+}
+
+LossSum forward_loss(const LlamaModel& model, const TrainBatch& batch, const AttentionMask& mask, Arena& arena) {
+  check_batch(batch);
+  ArenaScope scope(arena);
+  const int64_t R = batch.layout.rows(), C = model.config().hidden_size;
+  AttentionMask with_docs = mask;
+  with_docs.doc_starts = batch.doc_starts;
+  float* hidden = arena.alloc<float>(R * C);
+  forward_hidden(model, batch.layout, batch.tokens.data(), with_docs, hidden, arena);
+  return {lm_head_loss_sum(model, hidden, batch.targets.data(), R, arena), counted_rows(batch.targets)};
+}
+
+}  // namespace ll

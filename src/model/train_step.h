@@ -1,0 +1,47 @@
+// The training pass: forward over a batch, the next-token loss, and the backward into every
+// trainable parameter's gradient, with per-layer gradient checkpointing.
+//
+//   x_0 = embed[tokens];  x_{l+1} = layer_l(x_l);  h = rmsnorm(x_L);  logits = h · lm_headᵀ
+//   loss = Σ_{rows r with target ≠ −100} −log softmax(logits_r)[target_r]
+//
+// The vocabulary head runs `loss_chunk` rows at a time (logits, softmax-CE, and their backward),
+// so the [R, V] logits never exist. With checkpointing only the layer inputs x_l are kept; each
+// layer's forward is recomputed just before its backward.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/arena.h"
+#include "kernels/attention/attention.h"
+#include "model/layer.h"
+#include "model/llama_model.h"
+
+namespace ll {
+
+struct TrainBatch {
+  BatchLayout layout;                            // B × T, lengths[b]
+  std::vector<int32_t> tokens;                   // [B·T] (padding: any valid id)
+  std::vector<int32_t> targets;                  // [B·T] next token, or −100 (no loss)
+  std::vector<std::vector<int64_t>> doc_starts;  // per row, for the document mask (empty = none)
+};
+
+struct TrainPassOptions {
+  AttentionMask mask;         // Causal (--full-attn) or S² (doc_starts are taken from the batch)
+  bool checkpointing = true;
+  float grad_scale = 1;       // gradients are those of grad_scale · Σ loss
+  DropoutContext dropout;
+  int64_t loss_chunk = 256;   // rows of logits at a time
+};
+
+struct LossSum {
+  double sum = 0;     // Σ loss over counted rows
+  int64_t count = 0;  // rows with a target
+};
+
+// Forward + backward; gradients ACCUMULATE into model.trainable_params() (call zero_grads() first).
+LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const TrainPassOptions& options, Arena& arena);
+
+// Forward only, with the same attention mask: the loss sum.
+LossSum forward_loss(const LlamaModel& model, const TrainBatch& batch, const AttentionMask& mask, Arena& arena);
+
+}  // namespace ll
