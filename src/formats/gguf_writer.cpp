@@ -61,18 +61,22 @@ void GgufWriter::add_string_array(const std::string& key, const std::vector<std:
   for (const auto& s : v) append_string(s);
 }
 
-void GgufWriter::add_f32_array(const std::string& key, const std::vector<float>& v) {
+void GgufWriter::add_numeric_array(const std::string& key, GgufType elem_type, const void* elems,
+                                   uint64_t count) {
+  const size_t size = gguf_scalar_size(elem_type);
+  LL_CHECK(size > 0);
   add_key(key, GgufType::ARRAY);
-  put_u32(metadata_, static_cast<uint32_t>(GgufType::F32));
-  put_u64(metadata_, v.size());
-  append(v.data(), v.size() * sizeof(float));
+  put_u32(metadata_, static_cast<uint32_t>(elem_type));
+  put_u64(metadata_, count);
+  append(elems, count * size);
+}
+
+void GgufWriter::add_f32_array(const std::string& key, const std::vector<float>& v) {
+  add_numeric_array(key, GgufType::F32, v.data(), v.size());
 }
 
 void GgufWriter::add_i32_array(const std::string& key, const std::vector<int32_t>& v) {
-  add_key(key, GgufType::ARRAY);
-  put_u32(metadata_, static_cast<uint32_t>(GgufType::I32));
-  put_u64(metadata_, v.size());
-  append(v.data(), v.size() * sizeof(int32_t));
+  add_numeric_array(key, GgufType::I32, v.data(), v.size());
 }
 
 void GgufWriter::add_tensor(const std::string& name, const Tensor& t) {

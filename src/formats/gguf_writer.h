@@ -33,6 +33,8 @@ class GgufWriter {
   void add_string_array(const std::string& key, const std::vector<std::string>& v);
   void add_f32_array(const std::string& key, const std::vector<float>& v);
   void add_i32_array(const std::string& key, const std::vector<int32_t>& v);
+  // An array of any fixed-size type (u8 ... f64, bool): `count` packed little-endian elements.
+  void add_numeric_array(const std::string& key, GgufType elem_type, const void* elems, uint64_t count);
 
   // A contiguous f32/f16/bf16 tensor with a row-major shape (stored as ggml ne[], reversed). Only
   // the view is kept: its data must stay valid until write().

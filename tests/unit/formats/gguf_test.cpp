@@ -86,6 +86,8 @@ struct WrittenFile {
     w.add_string_array("k.strs", {"a", "", "a longer piece"});
     w.add_f32_array("k.f32s", {0.25f, -3.0f, 1e-7f});
     w.add_i32_array("k.i32s", {7, -8, 2147483647});
+    const uint16_t u16s[] = {65535, 0, 12};
+    w.add_numeric_array("k.u16s", GgufType::U16, u16s, 3);
     w.add_tensor("t.a", a.view());
     w.add_tensor("t.b", b.view());
     w.add_tensor("t.c", c.view());
@@ -113,7 +115,7 @@ TEST(Gguf, WriteThenReadIsIdentical) {
   const WrittenFile f;
   const GgufFile g(f.path);
   EXPECT_EQ(g.version(), 3u);
-  EXPECT_EQ(g.keys().size(), 15u);
+  EXPECT_EQ(g.keys().size(), 16u);
   EXPECT_EQ(g.keys()[4], "k.u32");
   EXPECT_EQ(g.find("k.u8")->type, GgufType::U8);
   EXPECT_EQ(g.get_u32("k.u8"), 200u);
@@ -132,6 +134,8 @@ TEST(Gguf, WriteThenReadIsIdentical) {
   EXPECT_EQ(g.get_f32_array("k.f32s"), (std::vector<float>{0.25f, -3.0f, 1e-7f}));
   EXPECT_EQ(g.get_i32_array("k.i32s"), (std::vector<int32_t>{7, -8, 2147483647}));
   EXPECT_EQ(g.array_length("k.strs"), 3u);
+  EXPECT_EQ(g.get_i32_array("k.u16s"), (std::vector<int32_t>{65535, 0, 12}));
+  EXPECT_EQ(g.find("k.u16s")->elem_type, GgufType::U16);
 
   EXPECT_EQ(g.tensor_names(), (std::vector<std::string>{"t.a", "t.b", "t.c", "t.d", "t.quant"}));
   EXPECT_TRUE(test::same_bytes(g.tensor("t.a"), f.a.view()));
