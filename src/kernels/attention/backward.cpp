@@ -104,7 +104,7 @@ struct BackwardArgs {
   }
 };
 
-void dq_task(const BackwardArgs& a, const QueryTask& task, const DqTiles& t) {
+void dq_task(const BackwardArgs& a, const QueryTask& task, const DqTiles& t, std::vector<TokenRange>& key_tiles) {
   const AttentionPlan& plan = a.plan;
   const int64_t D = plan.head_dim, Dp = pad_to_tile(D);
   const int qb = static_cast<int>(task.end - task.begin);
@@ -117,29 +117,51 @@ void dq_task(const BackwardArgs& a, const QueryTask& task, const DqTiles& t) {
   std::fill(t.lse2, t.lse2 + qp, 0.0f);
   std::fill(t.delta, t.delta + qp, 0.0f);
   a.load_lse2(t.lse2, b, h, row0, qb);
-  rows_dot(t.delta, a.dout, a.o, b, row0, qb, h, D);
+  load_rows(t.dq, Dp, a.dout, b, row0, qb, h, D);  // dO rows, for delta only
+  rows_dot(t.delta, t.dq, Dp, a.o, b, row0, qb, h, D);
   std::fill(t.dq, t.dq + qb * Dp, 0.0f);
 
-  TokenRange ranges[3];
-  const int n_ranges = keys_of(task, ranges);
-  for (int ri = 0; ri < n_ranges; ++ri) {
-    const TokenRange& range = ranges[ri];
-    for (int64_t j0 = range.begin; j0 < range.end; j0 += plan.key_tile) {
-      const int kb = static_cast<int>(std::min<int64_t>(plan.key_tile, range.end - j0));
-      load_rows(t.k, Dp, a.in.k, b, j0, kb, g, D);
-      load_rows(t.v, Dp, a.in.v, b, j0, kb, g, D);
-      a.kern.gemm(kb, qp, static_cast<int>(D), t.k, Dp, 1, t.qt, qp, t.s, qp, false);   // Sᵀ = K·Qᵀ
-      a.kern.gemm(kb, qp, static_cast<int>(D), t.v, Dp, 1, t.dot, qp, t.ds, qp, false);  // dPᵀ = V·dOᵀ
-      if (range.diagonal && j0 + kb - 1 > task.begin)
-        mask_future_keys_transposed(t.s, qp, kb, qp, j0 - task.begin);
-      a.kern.grad_cols(t.s, t.ds, qp, kb, qp, a.scale_log2, t.lse2, t.delta, a.scale);
-      a.kern.gemm(qb, static_cast<int>(Dp), kb, t.ds, 1, qp, t.k, Dp, t.dq, Dp, true);  // dQ += dS·K
+  key_tiles_of(task, plan.key_tile, key_tiles);
+  for (size_t i = 0; i < key_tiles.size(); ++i) {
+    const TokenRange& tile = key_tiles[i];
+    const int64_t j0 = tile.begin;
+    const int kb = static_cast<int>(tile.end - tile.begin);
+    load_rows(t.k, Dp, a.in.k, b, j0, kb, g, D);
+    load_rows(t.v, Dp, a.in.v, b, j0, kb, g, D);
+    if (i + 1 < key_tiles.size()) {
+      const TokenRange& next = key_tiles[i + 1];
+      prefetch_rows(a.in.k, b, next.begin, next.end - next.begin, g, D);
+      prefetch_rows(a.in.v, b, next.begin, next.end - next.begin, g, D);
     }
+    a.kern.gemm(kb, qp, static_cast<int>(D), t.k, Dp, 1, t.qt, qp, t.s, qp, false);   // Sᵀ = K·Qᵀ
+    a.kern.gemm(kb, qp, static_cast<int>(D), t.v, Dp, 1, t.dot, qp, t.ds, qp, false);  // dPᵀ = V·dOᵀ
+    if (tile.diagonal && tile.end - 1 > task.begin) mask_future_keys_transposed(t.s, qp, kb, qp, j0 - task.begin);
+    a.kern.grad_cols(t.s, t.ds, qp, kb, qp, a.scale_log2, t.lse2, t.delta, a.scale);
+    a.kern.gemm(qb, static_cast<int>(Dp), kb, t.ds, 1, qp, t.k, Dp, t.dq, Dp, true);  // dQ += dS·K
   }
   store_rows(a.grads.q, b, row0, qb, h, D, t.dq, Dp);
 }
 
-void dkv_task(const BackwardArgs& a, const KeyTask& task, const DkvTiles& t, std::vector<TokenRange>& ranges) {
+// A query tile of the dk/dv pass: queries `rows` of head h.
+struct HeadTile {
+  int64_t h;
+  TokenRange rows;
+};
+
+// The query tiles that see a key block, over every query head of its KV head, in visiting order.
+void query_tiles_of(const AttentionPlan& plan, const KeyTask& task, std::vector<TokenRange>& ranges,
+                    std::vector<HeadTile>& out) {
+  out.clear();
+  for (int64_t h = task.g * plan.group(); h < (task.g + 1) * plan.group(); ++h) {
+    queries_of(plan.rows[task.b], head_class(h, plan.q_heads), task.begin, task.end, ranges);
+    for (const TokenRange& r : ranges)
+      for (int64_t i0 = r.begin; i0 < r.end; i0 += plan.query_tile)
+        out.push_back({h, {i0, std::min(r.end, i0 + plan.query_tile), r.diagonal}});
+  }
+}
+
+void dkv_task(const BackwardArgs& a, const KeyTask& task, const DkvTiles& t, std::vector<TokenRange>& ranges,
+              std::vector<HeadTile>& query_tiles) {
   const AttentionPlan& plan = a.plan;
   const int64_t D = plan.head_dim, Dp = pad_to_tile(D);
   const int kb = static_cast<int>(task.end - task.begin);
@@ -151,24 +173,26 @@ void dkv_task(const BackwardArgs& a, const KeyTask& task, const DkvTiles& t, std
   std::fill(t.dk, t.dk + kb * Dp, 0.0f);
   std::fill(t.dv, t.dv + kb * Dp, 0.0f);
 
-  for (int64_t h = g * plan.group(); h < (g + 1) * plan.group(); ++h) {
-    queries_of(plan.rows[b], head_class(h, plan.q_heads), task.begin, task.end, ranges);
-    for (const TokenRange& range : ranges) {
-      for (int64_t i0 = range.begin; i0 < range.end; i0 += plan.query_tile) {
-        const int qb = static_cast<int>(std::min<int64_t>(plan.query_tile, range.end - i0));
-        load_rows(t.q, Dp, a.in.q, b, i0, qb, h, D);
-        load_rows(t.dout, Dp, a.dout, b, i0, qb, h, D);
-        a.load_lse2(t.lse2, b, h, i0, qb);
-        rows_dot(t.delta, a.dout, a.o, b, i0, qb, h, D);
-        a.kern.gemm(qb, kp, static_cast<int>(D), t.q, Dp, 1, t.kt, kp, t.s, kp, false);      // S = Q·Kᵀ
-        a.kern.gemm(qb, kp, static_cast<int>(D), t.dout, Dp, 1, t.vt, kp, t.ds, kp, false);  // dP = dO·Vᵀ
-        const bool causal = range.diagonal && task.end - 1 > i0;
-        if (causal || kb < kp) mask_future_keys(t.s, kp, qb, kb, kp, causal ? j0 - i0 : kNoCausalMask);
-        a.kern.grad_rows(t.s, t.ds, kp, qb, kp, a.scale_log2, t.lse2, t.delta, a.scale);
-        a.kern.gemm(kb, static_cast<int>(Dp), qb, t.s, 1, kp, t.dout, Dp, t.dv, Dp, true);  // dV += Pᵀ·dO
-        a.kern.gemm(kb, static_cast<int>(Dp), qb, t.ds, 1, kp, t.q, Dp, t.dk, Dp, true);    // dK += dSᵀ·Q
-      }
+  query_tiles_of(plan, task, ranges, query_tiles);
+  for (size_t i = 0; i < query_tiles.size(); ++i) {
+    const int64_t h = query_tiles[i].h, i0 = query_tiles[i].rows.begin;
+    const int qb = static_cast<int>(query_tiles[i].rows.end - i0);
+    load_rows(t.q, Dp, a.in.q, b, i0, qb, h, D);
+    load_rows(t.dout, Dp, a.dout, b, i0, qb, h, D);
+    a.load_lse2(t.lse2, b, h, i0, qb);
+    rows_dot(t.delta, t.dout, Dp, a.o, b, i0, qb, h, D);
+    if (i + 1 < query_tiles.size()) {
+      const HeadTile& next = query_tiles[i + 1];
+      const int64_t n = next.rows.end - next.rows.begin;
+      for (const HeadsView* x : {&a.in.q, &a.dout, &a.o}) prefetch_rows(*x, b, next.rows.begin, n, next.h, D);
     }
+    a.kern.gemm(qb, kp, static_cast<int>(D), t.q, Dp, 1, t.kt, kp, t.s, kp, false);      // S = Q·Kᵀ
+    a.kern.gemm(qb, kp, static_cast<int>(D), t.dout, Dp, 1, t.vt, kp, t.ds, kp, false);  // dP = dO·Vᵀ
+    const bool causal = query_tiles[i].rows.diagonal && task.end - 1 > i0;
+    if (causal || kb < kp) mask_future_keys(t.s, kp, qb, kb, kp, causal ? j0 - i0 : kNoCausalMask);
+    a.kern.grad_rows(t.s, t.ds, kp, qb, kp, a.scale_log2, t.lse2, t.delta, a.scale);
+    a.kern.gemm(kb, static_cast<int>(Dp), qb, t.s, 1, kp, t.dout, Dp, t.dv, Dp, true);  // dV += Pᵀ·dO
+    a.kern.gemm(kb, static_cast<int>(Dp), qb, t.ds, 1, kp, t.q, Dp, t.dk, Dp, true);    // dK += dSᵀ·Q
   }
   store_rows(a.grads.k, b, j0, kb, g, D, t.dk, Dp);
   store_rows(a.grads.v, b, j0, kb, g, D, t.dv, Dp);
@@ -197,8 +221,9 @@ void flash_backward(const AttentionPlan& plan, const AttentionQKV& in, const Hea
   {
     ScratchCarver carver(blocks + per_thread * omp_get_thread_num());
     const DqTiles tiles(carver, plan.head_dim, plan.query_tile, plan.key_tile);
+    std::vector<TokenRange> key_tiles;
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t i = 0; i < n_query_tasks; ++i) dq_task(args, plan.query_tasks[i], tiles);
+    for (int64_t i = 0; i < n_query_tasks; ++i) dq_task(args, plan.query_tasks[i], tiles, key_tiles);
   }
 
   const auto n_key_tasks = static_cast<int64_t>(plan.key_tasks.size());
@@ -207,8 +232,9 @@ void flash_backward(const AttentionPlan& plan, const AttentionQKV& in, const Hea
     ScratchCarver carver(blocks + per_thread * omp_get_thread_num());
     const DkvTiles tiles(carver, plan.head_dim, plan.query_tile, plan.key_tile);
     std::vector<TokenRange> ranges;
+    std::vector<HeadTile> query_tiles;
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t i = 0; i < n_key_tasks; ++i) dkv_task(args, plan.key_tasks[i], tiles, ranges);
+    for (int64_t i = 0; i < n_key_tasks; ++i) dkv_task(args, plan.key_tasks[i], tiles, ranges, query_tiles);
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/threads.h"
 #include "kernels/attention/passes.h"
@@ -49,7 +50,7 @@ struct ForwardTiles {
 };
 
 void forward_task(const AttentionPlan& plan, const QueryTask& task, const AttentionQKV& in, const HeadsView& o,
-                  float* lse, const ForwardTiles& t, const TileKernels& kern) {
+                  float* lse, const ForwardTiles& t, const TileKernels& kern, std::vector<TokenRange>& key_tiles) {
   const int64_t D = plan.head_dim, Dp = pad_to_tile(D);
   const int qb = static_cast<int>(task.end - task.begin);
   const int qp = static_cast<int>(pad_to_tile(qb));
@@ -62,21 +63,23 @@ void forward_task(const AttentionPlan& plan, const QueryTask& task, const Attent
   std::fill(t.l, t.l + qp, 0.0f);
   std::fill(t.o, t.o + qb * Dp, 0.0f);
 
-  TokenRange ranges[3];
-  const int n_ranges = keys_of(task, ranges);
-  for (int ri = 0; ri < n_ranges; ++ri) {
-    const TokenRange& range = ranges[ri];
-    for (int64_t j0 = range.begin; j0 < range.end; j0 += plan.key_tile) {
-      const int kb = static_cast<int>(std::min<int64_t>(plan.key_tile, range.end - j0));
-      load_rows(t.k, Dp, in.k, b, j0, kb, g, D);
-      load_rows(t.v, Dp, in.v, b, j0, kb, g, D);
-      kern.gemm(kb, qp, static_cast<int>(D), t.k, Dp, 1, t.qt, qp, t.s, qp, false);  // Sᵀ = K·Qᵀ
-      if (range.diagonal && j0 + kb - 1 > task.begin)
-        mask_future_keys_transposed(t.s, qp, kb, qp, j0 - task.begin);
-      kern.softmax_step(t.s, qp, kb, qp, scale_log2, t.m, t.l, t.alpha);
-      kern.scale_rows(t.o, Dp, qb, static_cast<int>(Dp), t.alpha);
-      kern.gemm(qb, static_cast<int>(Dp), kb, t.s, 1, qp, t.v, Dp, t.o, Dp, true);  // O += P·V
+  key_tiles_of(task, plan.key_tile, key_tiles);
+  for (size_t i = 0; i < key_tiles.size(); ++i) {
+    const TokenRange& tile = key_tiles[i];
+    const int64_t j0 = tile.begin;
+    const int kb = static_cast<int>(tile.end - tile.begin);
+    load_rows(t.k, Dp, in.k, b, j0, kb, g, D);
+    load_rows(t.v, Dp, in.v, b, j0, kb, g, D);
+    if (i + 1 < key_tiles.size()) {
+      const TokenRange& next = key_tiles[i + 1];
+      prefetch_rows(in.k, b, next.begin, next.end - next.begin, g, D);
+      prefetch_rows(in.v, b, next.begin, next.end - next.begin, g, D);
     }
+    kern.gemm(kb, qp, static_cast<int>(D), t.k, Dp, 1, t.qt, qp, t.s, qp, false);  // Sᵀ = K·Qᵀ
+    if (tile.diagonal && tile.end - 1 > task.begin) mask_future_keys_transposed(t.s, qp, kb, qp, j0 - task.begin);
+    kern.softmax_step(t.s, qp, kb, qp, scale_log2, t.m, t.l, t.alpha);
+    kern.scale_rows(t.o, Dp, qb, static_cast<int>(Dp), t.alpha);
+    kern.gemm(qb, static_cast<int>(Dp), kb, t.s, 1, qp, t.v, Dp, t.o, Dp, true);  // O += P·V
   }
 
   for (int r = 0; r < qb; ++r) t.alpha[r] = 1.0f / t.l[r];
@@ -106,8 +109,10 @@ void flash_forward(const AttentionPlan& plan, const AttentionQKV& in, const Head
   {
     ScratchCarver carver(blocks + per_thread * omp_get_thread_num());
     const ForwardTiles tiles(carver, plan.head_dim, plan.query_tile, plan.key_tile);
+    std::vector<TokenRange> key_tiles;
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t i = 0; i < n_tasks; ++i) forward_task(plan, plan.query_tasks[i], in, o, lse, tiles, kernels);
+    for (int64_t i = 0; i < n_tasks; ++i)
+      forward_task(plan, plan.query_tasks[i], in, o, lse, tiles, kernels, key_tiles);
   }
 }
 

@@ -138,6 +138,15 @@ int keys_of(const QueryTask& task, TokenRange out[3]) {
   return n;
 }
 
+void key_tiles_of(const QueryTask& task, int key_tile, std::vector<TokenRange>& out) {
+  out.clear();
+  TokenRange ranges[3];
+  const int n = keys_of(task, ranges);
+  for (int i = 0; i < n; ++i)
+    for (int64_t j0 = ranges[i].begin; j0 < ranges[i].end; j0 += key_tile)
+      out.push_back({j0, std::min(ranges[i].end, j0 + key_tile), ranges[i].diagonal});
+}
+
 void queries_of(const RowSegments& row, int head_class, int64_t begin, int64_t end, std::vector<TokenRange>& out) {
   out.clear();
   const std::vector<Segment>& segs = row.by_class[head_class];

@@ -65,6 +65,9 @@ void plan_key_tasks(AttentionPlan& plan);
 // Returns how many of out[0..3) are filled (empty ranges left out).
 int keys_of(const QueryTask& task, TokenRange out[3]);
 
+// The key tiles (at most key_tile keys each) of a query task in visiting order: keys_of cut into tiles.
+void key_tiles_of(const QueryTask& task, int key_tile, std::vector<TokenRange>& out);
+
 // Queries of head class `head_class` in `row` that see the key block [begin, end) (of one KV head):
 // those of its own segment from `begin` on, and every segment holding the block in its prefix.
 void queries_of(const RowSegments& row, int head_class, int64_t begin, int64_t end, std::vector<TokenRange>& out);

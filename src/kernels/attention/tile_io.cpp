@@ -1,10 +1,11 @@
 #include "kernels/attention/tile_io.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "core/error.h"
-#include "core/half.h"
+#include "core/simd.h"
 
 namespace ll::attn {
 
@@ -28,21 +29,27 @@ float* f32_row_mut(const HeadsView& x, int64_t b, int64_t t, int64_t h, int64_t 
   return static_cast<float*>(x.data) + offset_of(x, b, t, h, D);
 }
 
+// bf16 → f32 is exact: the 16 bits become the top half of the f32. Inline so the loops below
+// vectorise it in place (the per-call cost of a library conversion shows at one row per call).
+inline float widen(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_t>(h) << 16); }
+
 }  // namespace
 
-void load_rows(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h, int64_t D) {
+LL_MULTIVERSION void load_rows(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h,
+                               int64_t D) {
   for (int64_t r = 0; r < n; ++r) {
     float* out = dst + r * ld;
     if (x.dtype == DType::F32) {
       std::memcpy(out, f32_row(x, b, t0 + r, h, D), static_cast<size_t>(D) * sizeof(float));
     } else {
-      bf16_to_f32(out, bf16_row(x, b, t0 + r, h, D), D);
+      const uint16_t* in = bf16_row(x, b, t0 + r, h, D);
+      for (int64_t d = 0; d < D; ++d) out[d] = widen(in[d]);
     }
     std::fill(out + D, out + ld, 0.0f);
   }
 }
 
-void load_rows_transposed(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h,
+LL_MULTIVERSION void load_rows_transposed(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h,
                           int64_t D) {
   // Eight rows at a time: every store run is eight contiguous floats of one output row d.
   constexpr int kRows = 8;
@@ -57,7 +64,7 @@ void load_rows_transposed(float* dst, int64_t ld, const HeadsView& x, int64_t b,
       const uint16_t* src[kRows];
       for (int i = 0; i < rows; ++i) src[i] = bf16_row(x, b, t0 + r0 + i, h, D);
       for (int64_t d = 0; d < D; ++d)
-        for (int i = 0; i < rows; ++i) dst[d * ld + r0 + i] = bf16_to_f32(src[i][d]);
+        for (int i = 0; i < rows; ++i) dst[d * ld + r0 + i] = widen(src[i][d]);
     }
   }
   for (int64_t d = 0; d < D; ++d) std::fill(dst + d * ld + n, dst + (d + 1) * ld, 0.0f);
@@ -82,27 +89,30 @@ void zero_rows(const HeadsView& x, int64_t b, int64_t t0, int64_t t1, int64_t he
     for (int64_t h = 0; h < heads; ++h) std::fill_n(f32_row_mut(x, b, t, h, D), D, 0.0f);
 }
 
-void rows_dot(float* delta, const HeadsView& dout, const HeadsView& o, int64_t b, int64_t t0, int64_t n, int64_t h,
-              int64_t D) {
+LL_MULTIVERSION void rows_dot(float* delta, const float* dout_rows, int64_t ld, const HeadsView& o, int64_t b,
+                              int64_t t0, int64_t n, int64_t h, int64_t D) {
   constexpr int kLanes = 8;  // independent partial sums, so the compiler can vectorise
-  float converted[kLanes];
   for (int64_t r = 0; r < n; ++r) {
     const float* orow = f32_row(o, b, t0 + r, h, D);
+    const float* g = dout_rows + r * ld;
     float partial[kLanes] = {};
-    for (int64_t d0 = 0; d0 < D; d0 += kLanes) {
-      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, D - d0));
-      const float* g;
-      if (dout.dtype == DType::F32) {
-        g = f32_row(dout, b, t0 + r, h, D) + d0;
-      } else {
-        bf16_to_f32(converted, bf16_row(dout, b, t0 + r, h, D) + d0, lanes);
-        g = converted;
-      }
-      for (int i = 0; i < lanes; ++i) partial[i] += g[i] * orow[d0 + i];
-    }
+    int64_t d = 0;
+    for (; d + kLanes <= D; d += kLanes)
+      for (int i = 0; i < kLanes; ++i) partial[i] += g[d + i] * orow[d + i];
+    for (; d < D; ++d) partial[0] += g[d] * orow[d];
     float sum = 0.0f;
     for (float p : partial) sum += p;
     delta[r] = sum;
+  }
+}
+
+void prefetch_rows(const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h, int64_t D) {
+  constexpr int64_t kLine = 64;
+  const int64_t esize = static_cast<int64_t>(dtype_size(x.dtype));
+  const auto* base = static_cast<const char*>(x.data);
+  for (int64_t r = 0; r < n; ++r) {
+    const char* row = base + offset_of(x, b, t0 + r, h, D) * esize;
+    for (int64_t byte = 0; byte < D * esize; byte += kLine) __builtin_prefetch(row + byte, 0, 2);
   }
 }
 

@@ -22,9 +22,14 @@ void store_rows(const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h,
 // x(b, t, h, :) = 0 for t in [t0, t1) and every head h < heads; x is f32.
 void zero_rows(const HeadsView& x, int64_t b, int64_t t0, int64_t t1, int64_t heads, int64_t D);
 
-// delta[r] = Σ_d dout(b, t0 + r, h, d) · o(b, t0 + r, h, d) for r < n (the backward's rowsum(dO ∘ O)).
-void rows_dot(float* delta, const HeadsView& dout, const HeadsView& o, int64_t b, int64_t t0, int64_t n, int64_t h,
-              int64_t D);
+// delta[r] = Σ_d dout_rows[r·ld + d] · o(b, t0 + r, h, d) for r < n: the backward's rowsum(dO ∘ O) from
+// dO rows already loaded (load_rows) and the forward's f32 output.
+void rows_dot(float* delta, const float* dout_rows, int64_t ld, const HeadsView& o, int64_t b, int64_t t0, int64_t n,
+              int64_t h, int64_t D);
+
+// Asks the CPU to start fetching rows [t0, t0 + n) of head h into cache (the next tile, while the
+// current one is being computed: rows of one head are strided, which hardware prefetchers follow late).
+void prefetch_rows(const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h, int64_t D);
 
 // Hands out 64-byte-aligned float buffers from one per-thread block. Constructed over nullptr it only
 // counts, which is how a pass sizes its block from the same code that carves it.
