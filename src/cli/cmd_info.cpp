@@ -24,7 +24,6 @@ int run_info(int argc, char** argv) {
   if (!args.parse(argc, argv)) return 0;
   apply_thread_flag(args);
   const auto checkpoint = ModelCheckpoint::open(args.required("--model"));
-  validate_llama_checkpoint(*checkpoint);
   const LlamaConfig& c = checkpoint->config();
   const DType wdtype = checkpoint->weight_dtype();
   const int64_t context = args.integer("--context") > 0 ? args.integer("--context") : c.max_position_embeddings;

@@ -49,7 +49,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 LlamaModel::LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelOptions& options)
     : checkpoint_(std::move(checkpoint)), config_(checkpoint_->config()), precision_(options.precision) {
   const ModelCheckpoint& ck = *checkpoint_;
-  validate_llama_checkpoint(ck);
   config_.rope_factor = options.rope_factor > 0 ? options.rope_factor : interpolation_factor(config_, options.context);
 
   const int64_t C = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
