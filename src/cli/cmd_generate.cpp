@@ -28,7 +28,7 @@ int run_generate(int argc, char** argv) {
     fail_input("longlora generate", "give exactly one of --prompt or --prompt-file");
 
   auto model = open_model(args, /*training=*/false);
-  auto tok = open_tokenizer(model->checkpoint());
+  auto tok = load_tokenizer(model->checkpoint());
   const std::string text = args.has("--prompt-file") ? read_text_file(args.str("--prompt-file")) : args.str("--prompt");
   std::vector<int32_t> prompt = tok->encode(text, !args.enabled("--no-bos"));
   if (prompt.empty()) fail_input("longlora generate", "empty prompt with --no-bos: nothing to continue");

@@ -25,7 +25,7 @@ int run_tokenize(int argc, char** argv) {
     tok = load_tokenizer(args.str("--tokenizer"));
   } else {
     auto checkpoint = ModelCheckpoint::open(args.str("--model"));
-    tok = open_tokenizer(*checkpoint);
+    tok = load_tokenizer(*checkpoint);
   }
   const std::string text = args.has("--file") ? read_text_file(args.str("--file")) : args.str("--text");
   const std::vector<int32_t> ids = tok->encode(text, args.enabled("--bos"), args.enabled("--eos"));

@@ -30,12 +30,5 @@ std::unique_ptr<LlamaModel> open_model(const Args& args, bool training) {
   return std::make_unique<LlamaModel>(std::move(checkpoint), opts);
 }
 
-std::unique_ptr<Tokenizer> open_tokenizer(const ModelCheckpoint& checkpoint) {
-  if (checkpoint.is_gguf()) return load_tokenizer(checkpoint.path());
-  const std::string path = checkpoint.tokenizer_model_path();
-  if (path.empty())
-    fail_input(checkpoint.path(), "no tokenizer: the directory has no tokenizer.model (pass --tokenizer FILE)");
-  return load_tokenizer(path);
-}
 
 }  // namespace ll::cli

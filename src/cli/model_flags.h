@@ -15,7 +15,5 @@ void add_model_flags(Args& args);
 void apply_thread_flag(const Args& args);
 // Opens --model with --dtype (default per default_precision), --context, --rope-factor.
 std::unique_ptr<LlamaModel> open_model(const Args& args, bool training);
-// The tokenizer that goes with a checkpoint: the HF dir's tokenizer.model, or the GGUF vocab.
-std::unique_ptr<Tokenizer> open_tokenizer(const ModelCheckpoint& checkpoint);
 
 }  // namespace ll::cli
