@@ -11,6 +11,7 @@
 #include <dnnl.hpp>
 
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -29,26 +30,48 @@ namespace {
 
 using namespace ll;
 
-double seconds_of(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+// Wall time, and the CPU time of the whole process divided by the thread count: on a machine shared
+// with other work the second says what the run would take with the cores to itself.
+struct Timing {
+  double wall = 0, cpu = 0;
+};
+
+double process_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-// Best time over runs that together take about `budget` seconds (at least one, at most `max_runs`).
-double best_seconds(const std::function<void()>& f, double budget = 1.0, int max_runs = 5) {
-  double best = seconds_of(f), total = best;
+Timing time_of(const std::function<void()>& f) {
+  const double cpu0 = process_cpu_seconds();
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return {wall, (process_cpu_seconds() - cpu0) / num_threads()};
+}
+
+// Best times over runs that together take about `budget` seconds (at least one, at most `max_runs`).
+Timing best_time(const std::function<void()>& f, double budget = 1.0, int max_runs = 5) {
+  Timing best = time_of(f);
+  double total = best.wall;
   for (int i = 1; i < max_runs && total < budget; ++i) {
-    const double s = seconds_of(f);
-    best = std::min(best, s);
-    total += s;
+    const Timing t = time_of(f);
+    best.wall = std::min(best.wall, t.wall);
+    best.cpu = std::min(best.cpu, t.cpu);
+    total += t.wall;
   }
   return best;
 }
 
-// oneDNN matmul C[n×n] = A·B at the given input type, f32 output; GFLOP/s, or a negative number
+// GFLOP/s on the wall clock and on the CPU-time basis.
+struct Rate {
+  double wall = 0, cpu = 0;
+};
+Rate rate_of(double flops, const Timing& t) { return {flops / t.wall / 1e9, flops / t.cpu / 1e9}; }
+
+// oneDNN matmul C[n×n] = A·B at the given input type, f32 output; GFLOP/s, or negative numbers
 // with the reason in `why` when this CPU has no such primitive.
-double onednn_gemm_gflops(dnnl::memory::data_type type, int64_t n, std::string* why) {
+Rate onednn_gemm_gflops(dnnl::memory::data_type type, int64_t n, std::string* why) {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
   try {
@@ -66,10 +89,10 @@ double onednn_gemm_gflops(dnnl::memory::data_type type, int64_t n, std::string* 
       stream.wait();
     };
     run();
-    return 2.0 * n * n * n / best_seconds(run, 2.0, 10) / 1e9;
+    return rate_of(2.0 * n * n * n, best_time(run, 2.0, 10));
   } catch (const dnnl::error& e) {
     *why = e.what();
-    return -1.0;
+    return {-1.0, -1.0};
   }
 }
 
@@ -156,22 +179,26 @@ int main(int argc, char** argv) {
               cpu_has_avx512_bf16() ? " AVX512-BF16" : "");
 
   std::string why;
-  const double f32_ceiling = onednn_gemm_gflops(dnnl::memory::data_type::f32, 2048, &why);
-  const double bf16_ceiling = onednn_gemm_gflops(dnnl::memory::data_type::bf16, 2048, &why);
-  std::printf("oneDNN GEMM 2048³: f32 %.1f GFLOP/s; bf16 ", f32_ceiling);
-  if (bf16_ceiling > 0) {
-    std::printf("%.1f GFLOP/s\n", bf16_ceiling);
+  const Rate f32_ceiling = onednn_gemm_gflops(dnnl::memory::data_type::f32, 2048, &why);
+  const Rate bf16_ceiling = onednn_gemm_gflops(dnnl::memory::data_type::bf16, 2048, &why);
+  std::printf("oneDNN GEMM 2048³ (wall | cpu-time basis): f32 %.1f | %.1f GFLOP/s; bf16 ", f32_ceiling.wall,
+              f32_ceiling.cpu);
+  if (bf16_ceiling.wall > 0) {
+    std::printf("%.1f | %.1f GFLOP/s\n", bf16_ceiling.wall, bf16_ceiling.cpu);
   } else {
     std::printf("unavailable on this CPU (%s)\n", why.c_str());
   }
-  const double ceiling = std::max(f32_ceiling, bf16_ceiling);
-  std::printf("ceiling = best available = %.1f GFLOP/s\n\n", ceiling);
-  std::printf("%-6s %-5s %6s | %9s %8s %6s | %9s %8s %6s | %s\n", "N", "mask", "G", "fwd s", "GFLOP/s", "%ceil",
-              "fwd+bwd s", "GFLOP/s", "%ceil", "scratch");
+  const Rate ceiling{std::max(f32_ceiling.wall, bf16_ceiling.wall), std::max(f32_ceiling.cpu, bf16_ceiling.cpu)};
+  std::printf("ceiling = best available: %.1f | %.1f GFLOP/s\n\n", ceiling.wall, ceiling.cpu);
+  auto report = [&](const char* what, double flops, const Timing& t) {
+    const Rate r = rate_of(flops, t);
+    std::printf("  %-9s %9.3f s  %7.1f GFLOP/s  %4.0f%% of ceiling   | cpu-time basis: %7.1f GFLOP/s  %4.0f%%\n", what,
+                t.wall, r.wall, 100 * r.wall / ceiling.wall, r.cpu, 100 * r.cpu / ceiling.cpu);
+  };
 
   for (int64_t n : sizes) {
     Problem p(n, H, D);
-    double full_fwd = 0, full_both = 0;
+    Timing full_fwd, full_bwd;
     for (bool s2 : {false, true}) {
       AttentionShape shape;
       shape.max_len = n;
@@ -193,27 +220,30 @@ int main(int argc, char** argv) {
       auto backward = [&] {
         attention_backward(shape, mask, in, p.f32(p.o), p.lse.data(), p.bf16(p.dout), grads, arena, tuning);
       };
-      const double fwd = best_seconds(forward, 3.0, 3);
-      const bool run_backward = s2 || n <= skip_full_backward_above;
-      const double both = run_backward ? fwd + best_seconds(backward, 3.0, 3) : 0.0;
-      std::printf("%-6lld %-5s %6lld | %9.3f %8.1f %5.0f%% |", static_cast<long long>(n), s2 ? "S2" : "full",
-                  static_cast<long long>(group), fwd, fwd_flops / fwd / 1e9, 100.0 * fwd_flops / fwd / 1e9 / ceiling);
-      if (run_backward) {
-        const double gf = (fwd_flops + bwd_flops) / both / 1e9;
-        std::printf(" %9.3f %8.1f %5.0f%% |", both, gf, 100.0 * gf / ceiling);
+      std::printf("N = %lld, %s (G = %lld), %.3g visible pairs:\n", static_cast<long long>(n),
+                  s2 ? "S2-Attn shift, ratio 1/4" : "full causal", static_cast<long long>(group), pairs);
+      const Timing fwd = best_time(forward, 3.0, 3);
+      report("forward", fwd_flops, fwd);
+      Timing bwd;
+      if (s2 || n <= skip_full_backward_above) {
+        bwd = best_time(backward, 3.0, 3);
+        report("backward", bwd_flops, bwd);
+        report("fwd+bwd", fwd_flops + bwd_flops, {fwd.wall + bwd.wall, fwd.cpu + bwd.cpu});
       } else {
-        std::printf(" %9s %8s %6s |", "skipped", "", "");
+        std::printf("  backward  skipped (--skip-full-backward-above)\n");
       }
-      std::printf(" %.2f MiB\n", arena.high_water() / 1048576.0);
+      std::printf("  scratch   %.2f MiB (arena high-water mark)\n", arena.high_water() / 1048576.0);
       if (!s2) {
         full_fwd = fwd;
-        full_both = both;
+        full_bwd = bwd;
       } else {
-        std::printf("%-6s S2/full time: forward %.3f", "", fwd / full_fwd);
-        if (full_both > 0) std::printf(", forward+backward %.3f", both / full_both);
-        std::printf("   (S² does %.3f of full's causal work)\n", pairs / (H * visible_pairs(n, n, false, false)));
+        std::printf("  S2 / full time: forward %.3f (cpu %.3f)", fwd.wall / full_fwd.wall, fwd.cpu / full_fwd.cpu);
+        if (full_bwd.wall > 0)
+          std::printf(", backward %.3f (cpu %.3f)", bwd.wall / full_bwd.wall, bwd.cpu / full_bwd.cpu);
+        std::printf("; S2 needs %.3f of full's causal work\n", pairs / (H * visible_pairs(n, n, false, false)));
       }
     }
+    std::printf("\n");
   }
   return 0;
 }

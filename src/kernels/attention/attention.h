@@ -101,7 +101,7 @@ struct AttentionTuning {
   int query_tile = 0;  // queries per tile; 0 = default (kDefaultQueryTile)
   int key_tile = 0;    // keys per tile; 0 = default (kDefaultKeyTile)
 };
-inline constexpr int kDefaultQueryTile = 64;
+inline constexpr int kDefaultQueryTile = 128;
 inline constexpr int kDefaultKeyTile = 64;
 
 // Bytes the kernel takes from the Arena (all threads, forward or backward, whichever is larger).
