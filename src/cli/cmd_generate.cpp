@@ -5,13 +5,14 @@
 #include "cli/model_flags.h"
 #include "core/mapped_file.h"
 #include "eval/generate.h"
+#include "text/prompt_template.h"
 #include "text/stream_decoder.h"
 
 namespace ll::cli {
 
 int run_generate(int argc, char** argv) {
   Args args("generate", "Continue a prompt with the model; the continuation streams to stdout.");
-  add_model_flags(args);
+  add_model_flags(args, {.context = true, .adapter = true});
   args.option("--prompt", "", "prompt text (\"\" = start from BOS alone)", "TEXT")
       .option("--prompt-file", "", "read the prompt from a file", "FILE")
       .option("--max-tokens", "256", "new tokens at most", "N")
@@ -20,6 +21,8 @@ int run_generate(int argc, char** argv) {
       .option("--temperature", "0.8", "sampling temperature", "T")
       .option("--top-p", "0.95", "nucleus sampling mass", "P")
       .option("--seed", "1234", "sampling seed", "S")
+      .option("--question", "", "ask this about the prompt (the material), in LongLoRA's inference.py template "
+                                "[INST]{material}\n{question}[/INST]", "TEXT")
       .flag("--no-bos", "do not prepend BOS to the prompt")
       .flag("--stats", "print prompt and generation speed to stderr");
   if (!args.parse(argc, argv)) return 0;
@@ -27,9 +30,10 @@ int run_generate(int argc, char** argv) {
   if (args.given("--prompt") == args.has("--prompt-file"))
     fail_input("longlora generate", "give exactly one of --prompt or --prompt-file");
 
-  auto model = open_model(args, /*training=*/false);
+  auto model = open_model(args, /*training=*/false, {.context = true, .adapter = true});
   auto tok = load_tokenizer(model->checkpoint());
-  const std::string text = args.has("--prompt-file") ? read_text_file(args.str("--prompt-file")) : args.str("--prompt");
+  std::string text = args.has("--prompt-file") ? read_text_file(args.str("--prompt-file")) : args.str("--prompt");
+  if (args.has("--question")) text = question_prompt(text, args.str("--question"));
   std::vector<int32_t> prompt = tok->encode(text, !args.enabled("--no-bos"));
   if (prompt.empty()) fail_input("longlora generate", "empty prompt with --no-bos: nothing to continue");
 

@@ -14,6 +14,9 @@ const Command kCommands[] = {
     {"info", run_info, "architecture, parameters, rope scaling, memory plan for a context"},
     {"generate", run_generate, "continue a prompt (greedy or sampled), streaming to stdout"},
     {"tokenize", run_tokenize, "print the token ids of a text"},
+    {"train", run_train, "continued pre-training with LoRA+ and S2-Attn (LongLoRA's fine-tune.py)"},
+    {"eval", run_eval, "perplexity at several context lengths (LongLoRA's eval.py protocol)"},
+    {"passkey", run_passkey, "passkey-retrieval accuracy per prompt length"},
 };
 }  // namespace
 

@@ -11,5 +11,8 @@ int dispatch(const std::string& command, int argc, char** argv);
 int run_info(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_tokenize(int argc, char** argv);
+int run_train(int argc, char** argv);
+int run_eval(int argc, char** argv);
+int run_passkey(int argc, char** argv);
 
 }  // namespace ll::cli

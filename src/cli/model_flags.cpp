@@ -1,14 +1,18 @@
 #include "cli/model_flags.h"
 
 #include "core/threads.h"
+#include "model/adapter.h"
 
 namespace ll::cli {
 
-void add_model_flags(Args& args) {
-  args.option("--model", "", "HF model directory or .gguf file", "PATH")
-      .option("--dtype", "", "compute precision f32|bf16 (default: f32 for f32 checkpoints, else bf16)", "T")
-      .option("--context", "0", "context the model runs at; sets the position-interpolation factor", "N")
-      .option("--rope-factor", "0", "explicit linear RoPE factor (overrides --context)", "F")
+void add_model_flags(Args& args, ModelFlagSet set) {
+  args.option("--model", "", "HF model directory or .gguf file", "PATH");
+  if (set.adapter)
+    args.option("--adapter", "", "a trained run (longlora train --out) or PEFT adapter directory, applied unmerged",
+                "DIR");
+  args.option("--dtype", "", "compute precision f32|bf16 (default: f32 for f32 checkpoints, else bf16)", "T");
+  if (set.context) args.option("--context", "0", "context the model runs at; sets the position-interpolation factor", "N");
+  args.option("--rope-factor", "0", "explicit linear RoPE factor", "F")
       .option("--threads", "0", "worker threads (0 = all cores)", "N");
 }
 
@@ -18,17 +22,24 @@ void apply_thread_flag(const Args& args) {
   set_num_threads(static_cast<int>(n));
 }
 
-std::unique_ptr<LlamaModel> open_model(const Args& args, bool training) {
+std::unique_ptr<LlamaModel> open_model(const Args& args, bool training, ModelFlagSet set) {
   auto checkpoint = ModelCheckpoint::open(args.required("--model"));
   ModelOptions opts;
   opts.precision = args.has("--dtype") ? parse_precision(args.str("--dtype"))
                                        : default_precision(checkpoint->weight_dtype(), training);
-  opts.context = args.integer("--context");
+  opts.context = set.context ? args.integer("--context") : 0;
   opts.rope_factor = args.number("--rope-factor");
   if (opts.context < 0) fail_expected("longlora", "--context", "a token count ≥ 0", std::to_string(opts.context));
   if (opts.rope_factor < 0) fail_expected("longlora", "--rope-factor", "a factor ≥ 1", args.str("--rope-factor"));
-  return std::make_unique<LlamaModel>(std::move(checkpoint), opts);
+  AdapterFiles adapter;
+  const bool with_adapter = set.adapter && args.has("--adapter");
+  if (with_adapter) {
+    adapter = locate_adapter(args.str("--adapter"));
+    if (opts.rope_factor == 0 && opts.context == 0) opts.rope_factor = adapter.rope_factor;
+  }
+  auto model = std::make_unique<LlamaModel>(std::move(checkpoint), opts);
+  if (with_adapter) apply_adapter(*model, adapter);
+  return model;
 }
-
 
 }  // namespace ll::cli

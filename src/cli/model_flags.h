@@ -1,5 +1,5 @@
 // Flags every model-loading command shares (--model, --dtype, --threads, --context,
-// --rope-factor) and what they build: the model and its tokenizer.
+// --rope-factor, --adapter) and what they build.
 #pragma once
 #include <memory>
 
@@ -9,11 +9,18 @@
 
 namespace ll::cli {
 
+struct ModelFlagSet {
+  bool context = true;   // --context N sets the position-interpolation factor (eval has its own list)
+  bool adapter = false;  // --adapter RUN|DIR applies a trained run for inference
+};
+
 // Declares the shared flags on `args`.
-void add_model_flags(Args& args);
+void add_model_flags(Args& args, ModelFlagSet set = {});
 // Applies --threads (call right after parse).
 void apply_thread_flag(const Args& args);
-// Opens --model with --dtype (default per default_precision), --context, --rope-factor.
-std::unique_ptr<LlamaModel> open_model(const Args& args, bool training);
+// Opens --model with --dtype (default per default_precision) and the RoPE factor: --rope-factor,
+// else the one --context implies, else the adapter run's, else the checkpoint's. Applies
+// --adapter when given.
+std::unique_ptr<LlamaModel> open_model(const Args& args, bool training, ModelFlagSet set = {});
 
 }  // namespace ll::cli

@@ -192,6 +192,101 @@ std::vector<const LoraAdapter*> LlamaModel::lora_adapters() const {
   return out;
 }
 
+Linear* LlamaModel::find_linear(const std::string& module) {
+  for (Linear* lin : all_linears())
+    if (lin->name == module) return lin;
+  return nullptr;
+}
+
+void LlamaModel::attach_lora(const std::string& module, const Tensor& A, const Tensor& B, float scale,
+                             const std::string& source) {
+  Linear* lin = find_linear(module);
+  if (!lin) fail_input(source, "adapter targets '" + module + "', which this model does not have");
+  const int64_t r = A.ndim == 2 ? A.shape[0] : -1;
+  if (A.ndim != 2 || B.ndim != 2 || A.shape[1] != lin->in() || B.shape[0] != lin->out() || B.shape[1] != r)
+    fail_expected(source, "LoRA of '" + module + "'",
+                  "A [r, " + std::to_string(lin->in()) + "] and B [" + std::to_string(lin->out()) + ", r]",
+                  "A " + A.shape_str() + " and B " + B.shape_str() + " (an adapter for another model?)");
+  auto a = std::make_unique<LoraAdapter>();
+  a->module = module;
+  a->in = lin->in();
+  a->out = lin->out();
+  a->rank = r;
+  a->scale = scale;
+  a->A.value = f32_copy(A);
+  a->B.value = f32_copy(B);
+  a->refresh(precision_);
+  lin->lora = a.get();
+  adapters_.push_back(std::move(a));
+}
+
+void LlamaModel::grow_vocabulary(int64_t new_vocab) {
+  const int64_t old_vocab = config_.vocab_size, C = config_.hidden_size;
+  config_.vocab_size = new_vocab;
+  if (config_.tie_word_embeddings) return;  // lm_head follows the embedding
+  // lm_head's new rows: the mean of the existing rows.
+  Param* head = lm_head.master;
+  if (!head) {
+    masters_.push_back(std::make_unique<Param>());
+    head = masters_.back().get();
+    head->value = f32_copy(checkpoint_->tensor("lm_head.weight"));
+    lm_head.master = head;
+  }
+  OwnedTensor grown(DType::F32, {new_vocab, C});
+  float* g = grown.as<float>();
+  std::memcpy(g, head->data(), static_cast<size_t>(old_vocab * C) * sizeof(float));
+  std::vector<double> mean(static_cast<size_t>(C), 0.0);
+  for (int64_t v = 0; v < old_vocab; ++v)
+    for (int64_t i = 0; i < C; ++i) mean[static_cast<size_t>(i)] += g[v * C + i];
+  for (int64_t v = old_vocab; v < new_vocab; ++v)
+    for (int64_t i = 0; i < C; ++i) g[v * C + i] = static_cast<float>(mean[static_cast<size_t>(i)] / old_vocab);
+  head->value = std::move(grown);
+  lm_head.weight = GemmWeight(head->value.view(), precision_);
+}
+
+void LlamaModel::replace_weight(const std::string& name, const Tensor& value, const std::string& source) {
+  const int64_t C = config_.hidden_size;
+  auto check_shape = [&](const std::vector<int64_t>& want) {
+    bool same = value.ndim == static_cast<int>(want.size());
+    for (int d = 0; same && d < value.ndim; ++d) same = value.shape[d] == want[static_cast<size_t>(d)];
+    if (!same) {
+      std::string w = "[";
+      for (size_t d = 0; d < want.size(); ++d) w += (d ? ", " : "") + std::to_string(want[d]);
+      fail_expected(source, "tensor '" + name + "'", "shape " + w + "]", value.shape_str());
+    }
+  };
+  if (name == "model.embed_tokens.weight") {
+    if (value.ndim != 2 || value.shape[1] != C || value.shape[0] < config_.vocab_size)
+      fail_expected(source, "tensor '" + name + "'", "shape [≥" + std::to_string(config_.vocab_size) + ", " +
+                    std::to_string(C) + "]", value.shape_str());
+    embed_master.value = f32_copy(value);
+    if (value.shape[0] > config_.vocab_size) grow_vocabulary(value.shape[0]);
+    if (config_.tie_word_embeddings) lm_head.weight = GemmWeight(embed_master.value.view(), precision_);
+    return;
+  }
+  Param* norm = nullptr;
+  if (name == "model.norm.weight") norm = &final_norm;
+  for (size_t l = 0; l < layers.size() && !norm; ++l) {
+    const std::string pre = "model.layers." + std::to_string(l) + ".";
+    if (name == pre + "input_layernorm.weight") norm = &layers[l].attn_norm;
+    if (name == pre + "post_attention_layernorm.weight") norm = &layers[l].ffn_norm;
+  }
+  if (norm) {
+    check_shape({C});
+    to_f32(norm->value.as<float>(), value.data, value.dtype, C);
+    return;
+  }
+  const std::string module = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0
+                                 ? name.substr(0, name.size() - 7) : name;
+  Linear* lin = find_linear(module);
+  if (!lin) fail_input(source, "tensor '" + name + "' is no weight of this model");
+  check_shape({lin->out(), lin->in()});
+  masters_.push_back(std::make_unique<Param>());
+  lin->master = masters_.back().get();
+  lin->master->value = f32_copy(value);
+  lin->weight = GemmWeight(lin->master->value.view(), precision_);
+}
+
 int64_t parameter_count(const LlamaConfig& c) {
   const int64_t C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int64_t qdim = c.num_heads * c.head_dim, kvdim = c.num_kv_heads * c.head_dim;

@@ -80,6 +80,17 @@ class LlamaModel {
   void refresh_after_update();
   std::vector<const LoraAdapter*> lora_adapters() const;
 
+  // --- inference with a trained run (model/adapter.h) ---
+  // Puts a frozen LoRA adapter (A [r, in], B [out, r]; any float dtype) on the projection named
+  // `module` ("model.layers.0.self_attn.q_proj" or "lm_head"). InputError naming `source` when the
+  // module does not exist or the shapes do not fit it.
+  void attach_lora(const std::string& module, const Tensor& A, const Tensor& B, float scale, const std::string& source);
+  // Replaces a weight by a trained value (HF name, any float dtype), e.g. LongLoRA's trainable
+  // embed/norm weights. An embedding with more rows than the vocabulary (LongLoRA's [PAD] row:
+  // 32001) grows the vocabulary; an untied lm_head then gains rows equal to the mean of its rows,
+  // as LongLoRA's smart_tokenizer_and_embedding_resize gives it.
+  void replace_weight(const std::string& hf_name, const Tensor& value, const std::string& source);
+
   Tensor embed;                // [V, C], as stored
   Param embed_master;          // f32 [V, C] when the embedding is trainable; empty otherwise
   Param final_norm;            // model.norm [C]
@@ -89,6 +100,8 @@ class LlamaModel {
  private:
   Param* trainable_master(Linear& lin, const Tensor& stored);
   std::vector<Linear*> all_linears();
+  Linear* find_linear(const std::string& module);
+  void grow_vocabulary(int64_t new_vocab);
 
   std::unique_ptr<ModelCheckpoint> checkpoint_;
   LlamaConfig config_;

@@ -1,0 +1,95 @@
+// longlora eval: perplexity at one or more context lengths (LongLoRA's eval.py protocol by
+// default), for a base model or base + trained run; a table on stdout and JSON.
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/model_flags.h"
+#include "cli/progress_line.h"
+#include "core/mapped_file.h"
+#include "eval/perplexity.h"
+#include "formats/token_file.h"
+
+namespace ll::cli {
+
+namespace {
+
+// The evaluation stream: a token file (.bin, LongLoRA's headerless uint16 or --token-dtype u32)
+// as it is, or a text file tokenised as one document (BOS + text).
+std::vector<int32_t> load_eval_tokens(const std::string& path, const std::string& token_dtype, const Tokenizer& tok,
+                                      int64_t vocab) {
+  if (std::filesystem::path(path).extension() == ".bin") {
+    const TokenFile f = open_token_file(path, parse_token_dtype(token_dtype, "--token-dtype"), vocab);
+    std::vector<int32_t> ids(static_cast<size_t>(f.size()));
+    f.read(0, f.size(), ids.data());
+    return ids;
+  }
+  return tok.encode(read_text_file(path), /*add_bos=*/true);
+}
+
+}  // namespace
+
+int run_eval(int argc, char** argv) {
+  Args args("eval", "Perplexity of a model (optionally with a trained adapter) at one or more context lengths.");
+  add_model_flags(args, {.context = false, .adapter = true});
+  args.option("--data", "", "token file (.bin: LongLoRA's uint16 format) or text file", "FILE")
+      .option("--context", "", "comma-separated evaluation lengths, e.g. 2048,4096,8192", "N,N")
+      .option("--protocol", "longlora", "longlora (windows every 256 tokens, eval.py) | non-overlapping | strided", "P")
+      .option("--sliding-window", "256", "longlora protocol: tokens between window starts", "N")
+      .option("--stride", "512", "strided protocol: tokens between window starts", "N")
+      .option("--batch-size", "1", "windows per forward pass", "N")
+      .option("--max-windows", "0", "evaluate only the first N windows per length (0 = all)", "N")
+      .option("--token-dtype", "u16", "element type of .bin token files: u16|u32", "T")
+      .option("--json", "", "also write the results as JSON to this file", "FILE");
+  if (!args.parse(argc, argv)) return 0;
+  apply_thread_flag(args);
+  const std::vector<long long> lengths = args.integer_list("--context");
+  if (lengths.empty()) fail_input("longlora eval", "missing required option --context (evaluation lengths)");
+  auto model = open_model(args, /*training=*/false, {.context = false, .adapter = true});
+  auto tok = load_tokenizer(model->checkpoint());
+  const std::vector<int32_t> tokens =
+      load_eval_tokens(args.required("--data"), args.str("--token-dtype"), *tok, model->config().vocab_size);
+
+  PerplexityOptions base;
+  base.protocol = parse_protocol(args.str("--protocol"));
+  base.sliding_window = args.integer("--sliding-window");
+  base.stride = args.integer("--stride");
+  base.batch_size = args.integer("--batch-size");
+  base.max_windows = args.integer("--max-windows");
+  if (base.sliding_window < 1 || base.stride < 1)
+    fail_input("longlora eval", "--sliding-window and --stride must be ≥ 1");
+
+  std::fprintf(stderr, "eval: %s, %zu tokens, protocol %s, rope factor %g, %s%s\n", args.str("--data").c_str(),
+               tokens.size(), protocol_name(base.protocol), model->config().rope_factor, precision_name(model->precision()),
+               args.has("--adapter") ? (", adapter " + args.str("--adapter")).c_str() : "");
+  nlohmann::json results = nlohmann::json::array();
+  std::printf("%10s %9s %12s %10s %12s %9s\n", "context", "windows", "predictions", "loss", "perplexity", "seconds");
+  for (long long L : lengths) {
+    PerplexityOptions o = base;
+    o.seq_len = L;
+    ProgressLine bar("eval " + std::to_string(L));
+    const PerplexityResult r =
+        evaluate_perplexity(*model, tokens, o, [&](int64_t done, int64_t total) { bar.update(done, total, "windows"); });
+    bar.finish();
+    std::printf("%10lld %9lld %12lld %10.4f %12.3f %9.1f\n", L, static_cast<long long>(r.windows),
+                static_cast<long long>(r.predictions), r.mean_loss, r.perplexity, r.seconds);
+    std::fflush(stdout);
+    results.push_back({{"context", L}, {"windows", r.windows}, {"predictions", r.predictions}, {"loss", r.mean_loss},
+                       {"perplexity", r.perplexity}, {"seconds", r.seconds}});
+  }
+  if (args.has("--json")) {
+    const nlohmann::json out = {{"model", args.str("--model")},
+                                {"adapter", args.str("--adapter")},
+                                {"data", args.str("--data")},
+                                {"tokens", tokens.size()},
+                                {"protocol", protocol_name(base.protocol)},
+                                {"rope_factor", model->config().rope_factor},
+                                {"dtype", precision_name(model->precision())},
+                                {"results", results}};
+    write_text_file_atomic(args.str("--json"), out.dump(2) + "\n");
+  }
+  return 0;
+}
+
+}  // namespace ll::cli
