@@ -14,5 +14,7 @@ int run_tokenize(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_passkey(int argc, char** argv);
+int run_merge(int argc, char** argv);
+int run_export(int argc, char** argv);
 
 }  // namespace ll::cli

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -110,6 +111,27 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
   AtomicFileWriter w(path);
   w.write(data, size);
   w.commit();
+}
+
+void write_directory_atomically(const std::string& dir, const std::function<void(const std::string&)>& fill) {
+  namespace fs = std::filesystem;
+  const fs::path target = fs::path(dir).lexically_normal();
+  const fs::path name = target.has_filename() ? target.filename() : target.parent_path().filename();
+  const std::string partial = (target.parent_path() / (".partial-" + name.string())).string();
+  std::error_code ec;
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial, ec);
+  if (ec) fail_input(dir, "cannot create: " + ec.message());
+  try {
+    fill(partial);
+  } catch (...) {
+    fs::remove_all(partial, ec);
+    throw;
+  }
+  fs::remove_all(target, ec);
+  if (ec) fail_input(dir, "cannot replace: " + ec.message());
+  fs::rename(partial, target, ec);
+  if (ec) fail_input(dir, "cannot rename into place: " + ec.message());
 }
 
 void write_text_file_atomic(const std::string& path, const std::string& text) {

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace ll {
@@ -45,6 +46,10 @@ class AtomicFileWriter {
   int fd_ = -1;
   size_t written_ = 0;
 };
+
+// Builds a directory through fill(partial) in a sibling ".partial-<name>" directory, then renames
+// it to `dir` (replacing an earlier one), so `dir` is complete or absent, never half-written.
+void write_directory_atomically(const std::string& dir, const std::function<void(const std::string&)>& fill);
 
 // Whole-file reads and atomic whole-file writes.
 std::string read_text_file(const std::string& path);

@@ -28,8 +28,10 @@ AdapterFiles locate_adapter(const std::string& path) {
   if (f.adapter_weights.empty()) fail_input(f.adapter_dir, "no adapter_model.safetensors or adapter_model.bin");
   f.trainable_params = find_weight_file(run_dir.empty() ? f.adapter_dir : run_dir, "trainable_params");
   if (!run_dir.empty() && fs::is_regular_file(run_dir + "/train_config.json")) {
+    // The trainer records the factor it trained with under "effective".
     const nlohmann::json cfg = read_json_file(run_dir + "/train_config.json");
-    if (cfg.contains("rope_factor") && cfg["rope_factor"].is_number()) f.rope_factor = cfg["rope_factor"].get<double>();
+    const nlohmann::json factor = cfg.value("effective", nlohmann::json::object()).value("rope_factor", nlohmann::json());
+    if (factor.is_number()) f.rope_factor = factor.get<double>();
   }
   return f;
 }

@@ -287,6 +287,43 @@ void LlamaModel::replace_weight(const std::string& name, const Tensor& value, co
   lin->weight = GemmWeight(lin->master->value.view(), precision_);
 }
 
+void LlamaModel::merge_adapters() {
+  for (Linear* lin : all_linears()) {
+    if (!lin->lora) continue;
+    const LoraAdapter& a = *lin->lora;
+    if (!lin->master) {
+      OwnedTensor value = f32_copy(current_weight(lin->name + ".weight"));
+      masters_.push_back(std::make_unique<Param>());
+      lin->master = masters_.back().get();
+      lin->master->value = std::move(value);
+    }
+    // ΔW [out, in] = B [out, r] · A [r, in], then W += scale · ΔW
+    OwnedTensor delta(DType::F32, {a.out, a.in});
+    const GemmWeight A(a.A.value.view(), Precision::F32);
+    linear_backward_input(delta.as<float>(), a.in, a.B.data(), a.rank, a.out, A, /*accumulate=*/false);
+    float* w = lin->master->value.as<float>();
+    const float* d = delta.as<float>();
+    for (int64_t i = 0; i < a.out * a.in; ++i) w[i] += a.scale * d[i];
+    lin->weight = GemmWeight(lin->master->value.view(), precision_);
+    lin->lora = nullptr;
+  }
+  adapters_.clear();
+}
+
+Tensor LlamaModel::current_weight(const std::string& name) const {
+  if (name == "model.embed_tokens.weight") return embed_table();
+  if (name == "model.norm.weight") return final_norm.value.view();
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const std::string pre = "model.layers." + std::to_string(l) + ".";
+    if (name == pre + "input_layernorm.weight") return layers[l].attn_norm.value.view();
+    if (name == pre + "post_attention_layernorm.weight") return layers[l].ffn_norm.value.view();
+  }
+  const std::string module = name.substr(0, name.size() - std::string(".weight").size());
+  for (Linear* lin : const_cast<LlamaModel*>(this)->all_linears())
+    if (lin->name == module) return lin->master ? lin->master->value.view() : checkpoint_->tensor(name);
+  fail_input(checkpoint_->path(), "no weight named '" + name + "'");
+}
+
 int64_t parameter_count(const LlamaConfig& c) {
   const int64_t C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int64_t qdim = c.num_heads * c.head_dim, kvdim = c.num_kv_heads * c.head_dim;

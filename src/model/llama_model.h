@@ -90,6 +90,11 @@ class LlamaModel {
   // 32001) grows the vocabulary; an untied lm_head then gains rows equal to the mean of its rows,
   // as LongLoRA's smart_tokenizer_and_embedding_resize gives it.
   void replace_weight(const std::string& hf_name, const Tensor& value, const std::string& source);
+  // Folds every LoRA adapter into its weight: W ← W + scale·B·A (in f32), adapters removed.
+  void merge_adapters();
+  // The weight `hf_name` (a name of llama_expected_tensors(config())) as the model now uses it: a
+  // trained, replaced or merged f32 value, else the checkpoint's tensor as stored.
+  Tensor current_weight(const std::string& hf_name) const;
 
   Tensor embed;                // [V, C], as stored
   Param embed_master;          // f32 [V, C] when the embedding is trainable; empty otherwise

@@ -1,0 +1,126 @@
+// Applying PEFT adapters: the model with an unmerged adapter equals the merged model; adapters
+// for another model, unknown targets and LongLoRA's 32001-row embeddings.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "formats/safetensors_writer.h"
+#include "model/adapter.h"
+#include "model/forward.h"
+#include "support/test_support.h"
+
+namespace ll {
+namespace {
+
+// A PEFT adapter directory with rank-`r` LoRA on q/v of every layer of stories260K (dim 64,
+// q 64×64, v 32×64), random values; `in` overrides the in-features to make a mismatching one.
+void write_adapter(const std::string& dir, int64_t r, int64_t in, const std::string& targets_json) {
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/adapter_config.json")
+      << "{\"peft_type\": \"LORA\", \"task_type\": \"CAUSAL_LM\", \"r\": " << r
+      << ", \"lora_alpha\": 16, \"lora_dropout\": 0.0, \"target_modules\": " << targets_json << "}";
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.f, 0.1f);
+  std::vector<OwnedTensor> keep;
+  NamedTensors tensors;
+  for (int l = 0; l < 5; ++l)
+    for (auto [proj, out] : {std::pair<const char*, int64_t>{"q_proj", 64}, {"v_proj", 32}}) {
+      const std::string m = "base_model.model.model.layers." + std::to_string(l) + ".self_attn." + proj;
+      keep.emplace_back(DType::F32, std::initializer_list<int64_t>{r, in});
+      keep.emplace_back(DType::F32, std::initializer_list<int64_t>{out, r});
+      for (size_t k = keep.size() - 2; k < keep.size(); ++k)
+        for (int64_t i = 0; i < keep[k].numel(); ++i) keep[k].as<float>()[i] = nd(rng);
+      tensors.push_back({m + ".lora_A.weight", keep[keep.size() - 2].view()});
+      tensors.push_back({m + ".lora_B.weight", keep.back().view()});
+    }
+  write_safetensors(dir + "/adapter_model.safetensors", tensors);
+}
+
+std::vector<float> logits_of(const LlamaModel& model) {
+  const std::vector<int32_t> tokens = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298};
+  BatchLayout batch{1, static_cast<int64_t>(tokens.size()), {static_cast<int64_t>(tokens.size())}};
+  Arena arena;
+  std::vector<float> hidden(tokens.size() * 64), logits(tokens.size() * 512);
+  forward_hidden(model, batch, tokens.data(), AttentionMask{}, hidden.data(), arena);
+  compute_logits(model, hidden.data(), batch.T, logits.data(), arena);
+  return logits;
+}
+
+TEST(Adapter, UnmergedEqualsMerged) {
+  LL_REQUIRE_SHARED_DATA();
+  test::TempDir dir;
+  write_adapter(dir.file("a"), 4, 64, "[\"q_proj\", \"v_proj\"]");
+  auto model = LlamaModel::open(test::shared_path("stories260K-hf"), ModelOptions{});
+  const std::vector<float> base = logits_of(*model);
+  apply_adapter(*model, locate_adapter(dir.file("a")));
+  EXPECT_EQ(model->lora_adapters().size(), 10u);
+  const std::vector<float> unmerged = logits_of(*model);
+  model->merge_adapters();
+  EXPECT_TRUE(model->lora_adapters().empty());
+  const std::vector<float> merged = logits_of(*model);
+  double diff = 0, changed = 0;
+  for (size_t i = 0; i < merged.size(); ++i) {
+    diff = std::max(diff, static_cast<double>(std::fabs(merged[i] - unmerged[i])));
+    changed = std::max(changed, static_cast<double>(std::fabs(base[i] - unmerged[i])));
+  }
+  EXPECT_LT(diff, 1e-4);
+  EXPECT_GT(changed, 1e-2);
+}
+
+TEST(Adapter, ForAnotherModelIsAClearError) {
+  LL_REQUIRE_SHARED_DATA();
+  test::TempDir dir;
+  write_adapter(dir.file("a"), 4, 4096, "[\"q_proj\", \"v_proj\"]");
+  auto model = LlamaModel::open(test::shared_path("stories260K-hf"), ModelOptions{});
+  try {
+    apply_adapter(*model, locate_adapter(dir.file("a")));
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("adapter_model.safetensors"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("another model"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Adapter, UnknownTargetsInConfigAreRefused) {
+  LL_REQUIRE_SHARED_DATA();
+  test::TempDir dir;
+  write_adapter(dir.file("a"), 4, 64, "[\"q_proj\", \"qkv_proj\"]");
+  auto model = LlamaModel::open(test::shared_path("stories260K-hf"), ModelOptions{});
+  try {
+    apply_adapter(*model, locate_adapter(dir.file("a")));
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("adapter_config.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("qkv_proj"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Adapter, LongLoRAPadRowGrowsTheVocabulary) {
+  LL_REQUIRE_SHARED_DATA();
+  test::TempDir dir;
+  write_adapter(dir.file("a"), 4, 64, "[\"q_proj\", \"v_proj\"]");
+  // trainable_params with a 513-row embedding (LongLoRA adds [PAD]) and a norm.
+  OwnedTensor embed(DType::F32, {513, 64}), norm(DType::F32, {64});
+  for (int64_t i = 0; i < embed.numel(); ++i) embed.as<float>()[i] = 0.01f * static_cast<float>(i % 97);
+  for (int64_t i = 0; i < 64; ++i) norm.as<float>()[i] = 1.5f;
+  write_safetensors(dir.file("a/trainable_params.safetensors"),
+                    {{"model.embed_tokens.weight", embed.view()}, {"model.norm.weight", norm.view()}});
+  auto model = LlamaModel::open(test::shared_path("stories260K-hf"), ModelOptions{});
+  const Tensor head_before = model->current_weight("lm_head.weight");
+  std::vector<double> mean(64, 0.0);
+  for (int64_t v = 0; v < 512; ++v)
+    for (int64_t i = 0; i < 64; ++i) mean[static_cast<size_t>(i)] += head_before.as<float>()[v * 64 + i] / 512.0;
+  apply_adapter(*model, locate_adapter(dir.file("a")));
+  EXPECT_EQ(model->config().vocab_size, 513);
+  const Tensor head = model->current_weight("lm_head.weight");
+  ASSERT_EQ(head.shape[0], 513);
+  for (int64_t i = 0; i < 64; ++i) EXPECT_NEAR(head.as<float>()[512 * 64 + i], mean[static_cast<size_t>(i)], 1e-5);
+  EXPECT_EQ(model->current_weight("model.norm.weight").as<float>()[3], 1.5f);
+  EXPECT_EQ(model->current_weight("model.embed_tokens.weight").as<float>()[512 * 64 + 5], embed.as<float>()[512 * 64 + 5]);
+}
+
+}  // namespace
+}  // namespace ll
