@@ -1,0 +1,234 @@
+#include "train/run_checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "formats/safetensors_writer.h"
+
+namespace ll {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kFormat = "longlora-train-checkpoint";
+constexpr int kVersion = 1;
+constexpr const char* kParamsFile = "params.safetensors";
+constexpr const char* kMomentsFile = "optimizer.safetensors";
+constexpr const char* kStateFile = "state.json";
+constexpr const char* kPartialPrefix = ".partial-step-";
+
+std::string exp_avg_name(const std::string& param) { return param + ".exp_avg"; }
+std::string exp_avg_sq_name(const std::string& param) { return param + ".exp_avg_sq"; }
+
+// FNV-1a, 64 bit, over the file's bytes (the checksum state.json records).
+std::string fnv1a64_hex(const uint8_t* p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, h);
+  return buf;
+}
+
+json file_record(const std::string& path) {
+  MappedFile f(path);
+  return {{"bytes", f.size()}, {"fnv1a64", fnv1a64_hex(f.data(), f.size())}};
+}
+
+void fsync_dir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) fail_input(dir, std::string("cannot open directory: ") + std::strerror(errno));
+  const bool ok = ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok) fail_input(dir, std::string("cannot sync directory: ") + std::strerror(err));
+}
+
+// N when `name` is "step-N" (N a plain decimal), nothing otherwise.
+std::optional<int64_t> step_of(const std::string& name) {
+  if (name.rfind("step-", 0) != 0 || name.size() == 5 || name.size() > 5 + 18) return std::nullopt;
+  int64_t n = 0;
+  for (size_t i = 5; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    n = n * 10 + (name[i] - '0');
+  }
+  return n;
+}
+
+void remove_all_or_fail(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) fail_input(path, "cannot remove: " + ec.message());
+}
+
+template <class T>
+T required(const json& j, const char* key, const std::string& where, bool (json::*is)() const noexcept,
+           const char* expected) {
+  auto it = j.find(key);
+  if (it == j.end()) fail_input(where, std::string("field '") + key + "' is missing");
+  if (!((*it).*is)()) fail_expected(where, key, expected, it->dump());
+  return it->get<T>();
+}
+
+void check_file(const std::string& dir, const json& files, const char* name, const std::string& state_path) {
+  auto it = files.find(name);
+  if (it == files.end() || !it->is_object()) fail_input(state_path, std::string("files: no record of ") + name);
+  const auto bytes = required<uint64_t>(*it, "bytes", state_path, &json::is_number_unsigned, "a byte count");
+  const auto hash = required<std::string>(*it, "fnv1a64", state_path, &json::is_string, "a checksum");
+  const std::string path = dir + "/" + name;
+  if (!fs::is_regular_file(path)) fail_input(path, "missing from the checkpoint");
+  MappedFile f(path);
+  if (f.size() != bytes)
+    fail_expected(path, "size", std::to_string(bytes) + " bytes (as state.json records)", std::to_string(f.size()) + " bytes");
+  if (fnv1a64_hex(f.data(), f.size()) != hash)
+    fail_input(path, "checksum differs from the one state.json records: the file is corrupt");
+}
+
+// A tensor of `file` that must exist as f32 with `like`'s shape.
+Tensor matching_tensor(const SafetensorsFile& file, const std::string& name, const Tensor& like) {
+  if (!file.has(name)) fail_input(file.path(), "tensor '" + name + "' is missing (the run trains it)");
+  const Tensor t = file.tensor(name);
+  if (t.dtype != DType::F32) fail_expected(file.path(), "tensor '" + name + "'", "dtype F32", dtype_name(t.dtype));
+  if (!t.same_shape(like))
+    fail_expected(file.path(), "tensor '" + name + "'", "shape " + like.shape_str(), t.shape_str());
+  return t;
+}
+
+}  // namespace
+
+std::string checkpoints_root(const std::string& run_dir) { return run_dir + "/checkpoints"; }
+
+std::string checkpoint_dir(const std::string& run_dir, int64_t step) {
+  return checkpoints_root(run_dir) + "/step-" + std::to_string(step);
+}
+
+std::vector<std::string> list_checkpoints(const std::string& run_dir) {
+  const std::string root = checkpoints_root(run_dir);
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return {};
+  for (const auto& entry : fs::directory_iterator(root)) {
+    if (!entry.is_directory()) continue;
+    if (auto n = step_of(entry.path().filename().string())) found.emplace_back(*n, entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> dirs;
+  for (auto& [n, d] : found) dirs.push_back(std::move(d));
+  return dirs;
+}
+
+std::string latest_checkpoint(const std::string& run_dir) {
+  const auto all = list_checkpoints(run_dir);
+  return all.empty() ? std::string() : all.back();
+}
+
+void save_run_checkpoint(const std::string& run_dir, const CheckpointState& state, const AdamWOptimizer& optimizer,
+                         int64_t keep) {
+  const std::string root = checkpoints_root(run_dir);
+  fs::create_directories(root);
+  // Partial directories are what a killed save leaves behind; nothing reads them.
+  for (const auto& entry : fs::directory_iterator(root))
+    if (entry.path().filename().string().rfind(kPartialPrefix, 0) == 0) remove_all_or_fail(entry.path().string());
+
+  const std::string partial = root + "/" + kPartialPrefix + std::to_string(state.step);
+  fs::create_directories(partial);
+  NamedTensors params, moments;
+  for (const AdamWOptimizer::Slot& s : optimizer.slots()) {
+    params.emplace_back(s.name, s.param->value.view());
+    moments.emplace_back(exp_avg_name(s.name), s.m.view());
+    moments.emplace_back(exp_avg_sq_name(s.name), s.v.view());
+  }
+  write_safetensors(partial + "/" + kParamsFile, params);
+  write_safetensors(partial + "/" + kMomentsFile, moments);
+  const json record = {
+      {"format", kFormat},
+      {"version", kVersion},
+      {"step", state.step},
+      {"micro_batches_done", state.micro_batches_done},
+      {"dropout_seed", state.dropout_seed},
+      {"data_cursor", state.data_cursor},
+      {"options", state.options},
+      {"files", {{kParamsFile, file_record(partial + "/" + kParamsFile)},
+                 {kMomentsFile, file_record(partial + "/" + kMomentsFile)}}},
+  };
+  write_text_file_atomic(partial + "/" + kStateFile, record.dump(2) + "\n");
+  fsync_dir(partial);
+
+  const std::string final_dir = checkpoint_dir(run_dir, state.step);
+  if (fs::exists(final_dir)) remove_all_or_fail(final_dir);  // only when a run redoes a step it saved
+  std::error_code ec;
+  fs::rename(partial, final_dir, ec);
+  if (ec) fail_input(final_dir, "cannot rename the finished checkpoint into place: " + ec.message());
+  fsync_dir(root);
+
+  auto complete = list_checkpoints(run_dir);
+  for (size_t i = 0; i + static_cast<size_t>(keep) < complete.size(); ++i) remove_all_or_fail(complete[i]);
+}
+
+LoadedCheckpoint::LoadedCheckpoint(const std::string& dir) : dir_(dir) {
+  const std::string state_path = dir + "/" + kStateFile;
+  if (!fs::is_regular_file(state_path)) fail_input(state_path, "missing from the checkpoint");
+  json j;
+  try {
+    j = json::parse(read_text_file(state_path));
+  } catch (const json::parse_error& e) {
+    fail_input(state_path, std::string("not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) fail_expected(state_path, "top level", "a JSON object", j.type_name());
+  const auto format = required<std::string>(j, "format", state_path, &json::is_string, "a string");
+  if (format != kFormat) fail_expected(state_path, "format", std::string("'") + kFormat + "'", "'" + format + "'");
+  const auto version = required<int64_t>(j, "version", state_path, &json::is_number_integer, "an integer");
+  if (version != kVersion) fail_expected(state_path, "version", std::to_string(kVersion), std::to_string(version));
+  state_.step = required<int64_t>(j, "step", state_path, &json::is_number_unsigned, "a step count ≥ 0");
+  state_.micro_batches_done =
+      required<int64_t>(j, "micro_batches_done", state_path, &json::is_number_unsigned, "a count ≥ 0");
+  state_.dropout_seed = required<uint64_t>(j, "dropout_seed", state_path, &json::is_number_unsigned, "a seed");
+  if (!j.contains("data_cursor")) fail_input(state_path, "field 'data_cursor' is missing");
+  state_.data_cursor = j["data_cursor"];
+  if (!j.contains("options") || !j["options"].is_object()) fail_input(state_path, "field 'options' is missing");
+  state_.options = j["options"];
+  if (!j.contains("files") || !j["files"].is_object()) fail_input(state_path, "field 'files' is missing");
+  check_file(dir, j["files"], kParamsFile, state_path);
+  check_file(dir, j["files"], kMomentsFile, state_path);
+  params_ = std::make_unique<SafetensorsFile>(dir + "/" + kParamsFile);
+  moments_ = std::make_unique<SafetensorsFile>(dir + "/" + kMomentsFile);
+}
+
+void LoadedCheckpoint::check_matches(const AdamWOptimizer& optimizer) const {
+  for (const AdamWOptimizer::Slot& s : optimizer.slots()) {
+    matching_tensor(*params_, s.name, s.param->value.view());
+    matching_tensor(*moments_, exp_avg_name(s.name), s.m.view());
+    matching_tensor(*moments_, exp_avg_sq_name(s.name), s.v.view());
+  }
+  const size_t n = optimizer.slots().size();
+  if (params_->entries().size() != n)
+    fail_expected(params_->path(), "tensor count", std::to_string(n) + " (the run's trainable tensors)",
+                  std::to_string(params_->entries().size()));
+  if (moments_->entries().size() != 2 * n)
+    fail_expected(moments_->path(), "tensor count", std::to_string(2 * n), std::to_string(moments_->entries().size()));
+}
+
+void LoadedCheckpoint::apply(AdamWOptimizer& optimizer) const {
+  check_matches(optimizer);
+  std::vector<Tensor> m, v;
+  for (const AdamWOptimizer::Slot& s : optimizer.slots()) {
+    const Tensor p = params_->tensor(s.name);
+    std::memcpy(s.param->value.data(), p.data, p.nbytes());
+    m.push_back(moments_->tensor(exp_avg_name(s.name)));
+    v.push_back(moments_->tensor(exp_avg_sq_name(s.name)));
+  }
+  optimizer.restore(state_.step, m, v);
+}
+
+}  // namespace ll

@@ -1,0 +1,208 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "core/progress.h"
+#include "kernels/cross_entropy.h"
+#include "model/train_step.h"
+#include "train/outputs.h"
+#include "train/progress_line.h"
+#include "train/run_checkpoint.h"
+
+namespace ll {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string config_path(const std::string& run_dir) { return run_dir + "/train_config.json"; }
+
+json read_json_file(const std::string& path) {
+  try {
+    return json::parse(read_text_file(path));
+  } catch (const json::parse_error& e) {
+    fail_input(path, std::string("not valid JSON: ") + e.what());
+  }
+}
+
+const json& options_in(const json& j, const std::string& path) {
+  if (!j.is_object() || !j.contains("options") || !j["options"].is_object())
+    fail_input(path, "field 'options' is missing");
+  return j["options"];
+}
+
+int64_t loss_tokens(const TrainBatch& batch) {
+  return std::count_if(batch.targets.begin(), batch.targets.end(), [](int32_t t) { return t != kIgnoreIndex; });
+}
+
+}  // namespace
+
+json saved_run_options(const std::string& run_dir) {
+  const std::string latest = latest_checkpoint(run_dir);
+  const std::string path = latest.empty() ? config_path(run_dir) : latest + "/state.json";
+  if (!fs::exists(path)) fail_input(run_dir, "holds no training run (no " + fs::path(path).filename().string() + ")");
+  return options_in(read_json_file(path), path);
+}
+
+void check_new_run_dir(const std::string& run_dir) {
+  std::error_code ec;
+  if (!fs::exists(run_dir)) return;
+  if (!fs::is_directory(run_dir)) fail_input(run_dir, "exists and is not a directory (--out)");
+  if (fs::is_empty(run_dir, ec)) return;
+  if (fs::exists(config_path(run_dir)))
+    fail_input(run_dir, "already holds a training run: continue it with --resume " + run_dir + ", or choose another --out");
+  fail_input(run_dir, "exists and is not empty: choose another --out");
+}
+
+std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options) {
+  auto checkpoint = ModelCheckpoint::open(options.model);
+  const Precision precision = options.dtype.empty() ? default_precision(checkpoint->weight_dtype(), /*training=*/true)
+                                                    : parse_precision(options.dtype);
+  options.dtype = precision == Precision::F32 ? "f32" : "bf16";
+  const LlamaConfig& c = checkpoint->config();
+  if (options.context == 0) options.context = std::llround(static_cast<double>(c.max_position_embeddings) * c.rope_factor);
+  ModelOptions mo;
+  mo.precision = precision;
+  mo.context = options.context;
+  mo.rope_factor = options.rope_factor;
+  return std::make_unique<LlamaModel>(std::move(checkpoint), mo);
+}
+
+Trainer::Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& options, std::string run_dir)
+    : model_(model), data_(data), options_(options), run_dir_(std::move(run_dir)) {
+  validate_train_options(options_);
+  model_.make_trainable(options_.trainable_options());
+  optimizer_ = std::make_unique<AdamWOptimizer>(model_.trainable_params(), options_.adamw());
+}
+
+int64_t Trainer::trainable_elements() const {
+  int64_t n = 0;
+  for (const NamedParam& p : model_.trainable_params()) n += p.param->value.numel();
+  return n;
+}
+
+json Trainer::config_json() const {
+  const LlamaConfig& c = model_.config();
+  return {
+      {"options", train_options_to_json(options_)},
+      {"effective",
+       {{"rope_factor", c.rope_factor},
+        {"attention", options_.full_attn ? "causal" : attention_mode_name(options_.attention_mask().mode)},
+        {"tokens_per_step", options_.batch_size * options_.context * options_.grad_accum},
+        {"trainable_tensors", trainable_tensors()},
+        {"trainable_parameters", trainable_elements()},
+        {"model_parameters", parameter_count(c)},
+        {"data", data_.describe()},
+        {"rows_per_epoch", data_.rows_per_epoch()},
+        {"tokens_per_epoch", data_.tokens_per_epoch()}}},
+  };
+}
+
+void Trainer::write_config() const {
+  write_text_file_atomic(config_path(run_dir_), config_json().dump(2) + "\n");
+}
+
+void Trainer::start_new_run() {
+  check_new_run_dir(run_dir_);
+  fs::create_directories(run_dir_);
+  write_config();
+  metrics_ = std::make_unique<MetricsLog>(run_dir_ + "/metrics.jsonl", 0);
+  ready_ = true;
+}
+
+void Trainer::resume() {
+  const std::string latest = latest_checkpoint(run_dir_);
+  const json now = train_options_to_json(options_);
+  if (latest.empty()) {
+    // Killed before its first checkpoint: the run starts over.
+    check_same_math(saved_run_options(run_dir_), now, "--resume " + run_dir_);
+  } else {
+    const LoadedCheckpoint checkpoint(latest);
+    check_same_math(checkpoint.state().options, now, "--resume " + checkpoint.dir());
+    checkpoint.check_matches(*optimizer_);
+    if (checkpoint.state().dropout_seed != options_.seed ||
+        checkpoint.state().micro_batches_done != checkpoint.state().step * options_.grad_accum)
+      fail_input(checkpoint.dir() + "/state.json", "step, micro_batches_done and dropout_seed disagree with the options");
+    data_.restore(checkpoint.state().data_cursor);
+    // Everything checked: from here on the run's state is replaced.
+    checkpoint.apply(*optimizer_);
+    model_.refresh_after_update();
+    micro_batches_done_ = checkpoint.state().micro_batches_done;
+  }
+  write_config();
+  metrics_ = std::make_unique<MetricsLog>(run_dir_ + "/metrics.jsonl", steps_done());
+  ready_ = true;
+}
+
+StepRecord Trainer::step() {
+  Stopwatch watch;
+  StepRecord r;
+  r.max_steps = options_.max_steps;
+  model_.zero_grads();
+  TrainPassOptions pass;
+  pass.mask = options_.attention_mask();
+  pass.checkpointing = options_.checkpointing;
+  double mean_loss_sum = 0;
+  int64_t counted_micro_batches = 0;
+  for (int64_t a = 0; a < options_.grad_accum; ++a) {
+    const TrainBatch batch = data_.next(options_.batch_size);
+    const int64_t count = loss_tokens(batch);
+    // Each micro-batch contributes its mean token loss / grad_accum; one without any loss token
+    // contributes nothing.
+    pass.grad_scale = count > 0 ? static_cast<float>(1.0 / (static_cast<double>(count) * options_.grad_accum)) : 0.f;
+    pass.dropout = DropoutContext{options_.seed, static_cast<uint64_t>(micro_batches_done_), /*training=*/true};
+    const LossSum loss = forward_backward(model_, batch, pass, arena_);
+    ++micro_batches_done_;
+    if (count > 0) {
+      mean_loss_sum += loss.sum / static_cast<double>(loss.count);
+      ++counted_micro_batches;
+    }
+    for (int64_t len : batch.layout.lengths) r.tokens += len;
+    r.loss_tokens += count;
+  }
+  r.loss = counted_micro_batches > 0 ? mean_loss_sum / counted_micro_batches : std::nan("");
+  r.grad_norm = clip_grad_norm(model_.trainable_params(), options_.max_grad_norm);
+  r.lr = learning_rate(options_.schedule(), optimizer_->steps_done());
+  optimizer_->step(r.lr);
+  model_.refresh_after_update();
+  r.step = optimizer_->steps_done();
+  r.step_s = watch.seconds();
+  r.tokens_per_s = r.tokens / std::max(r.step_s, 1e-9);
+  r.peak_rss_mb = static_cast<double>(peak_rss_bytes()) / (1024.0 * 1024.0);
+  return r;
+}
+
+void Trainer::save_checkpoint() {
+  CheckpointState state;
+  state.step = steps_done();
+  state.micro_batches_done = micro_batches_done_;
+  state.dropout_seed = options_.seed;
+  state.data_cursor = data_.cursor();
+  state.options = train_options_to_json(options_);
+  save_run_checkpoint(run_dir_, state, *optimizer_, options_.keep_checkpoints);
+}
+
+void Trainer::train() {
+  LL_CHECK(ready_);
+  ProgressLine progress(progress_out_);
+  Stopwatch elapsed;
+  const int64_t first = steps_done();
+  while (steps_done() < options_.max_steps) {
+    StepRecord r = step();
+    r.elapsed_s = elapsed.seconds();
+    r.eta_s = r.elapsed_s / static_cast<double>(r.step - first) * static_cast<double>(options_.max_steps - r.step);
+    metrics_->append(r);
+    progress.show(r);
+    if (r.step % options_.save_steps == 0 || r.step == options_.max_steps) save_checkpoint();
+    if (on_step) on_step(r);
+  }
+  progress.finish();
+  write_run_outputs(run_dir_, model_, options_);
+}
+
+}  // namespace ll

@@ -1,0 +1,86 @@
+// The training loop (LongLoRA's fine-tune.py through HF Trainer, on our engine). One optimizer step:
+//
+//   zero the gradients
+//   for each of grad_accum micro-batches (batch_size rows each, from the BatchSource):
+//     forward + backward with grad_scale = 1 / (loss tokens · grad_accum)   (mean token loss per
+//     micro-batch, averaged over the micro-batches, as HF divides the loss by the accumulation steps)
+//   grad_norm = clip_grad_norm(max_grad_norm);  AdamW with lr = schedule(step);  refresh the GEMM weights
+//
+// The step's loss is the mean of its micro-batches' mean losses, measured before the update. LoRA
+// dropout draws its masks from (seed, micro-batch number), so a run is a function of its options.
+// Every save_steps updates and after the last one the state goes to a checkpoint
+// (train/run_checkpoint.h); a resumed run continues from the latest and ends bit-identical to an
+// uninterrupted one. At the end the outputs are written (train/outputs.h).
+#pragma once
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/arena.h"
+#include "model/llama_model.h"
+#include "train/batch_source.h"
+#include "train/metrics.h"
+#include "train/optimizer.h"
+#include "train/train_options.h"
+
+namespace ll {
+
+// The options a run directory was trained with: those of its latest checkpoint, else those of its
+// train_config.json; InputError when RUN holds no run (or the file is unreadable).
+nlohmann::json saved_run_options(const std::string& run_dir);
+
+// InputError unless run_dir can hold a new run: absent, or an empty directory (a run there must be
+// continued with --resume).
+void check_new_run_dir(const std::string& run_dir);
+
+// Opens options.model for training at options.context / rope_factor / dtype, and fills in the
+// effective context (the model's own when 0) and dtype (bf16 by default).
+std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options);
+
+class Trainer {
+ public:
+  // Validates the options and makes `model` trainable with them (LoRA adapters, f32 masters); the
+  // model and the data must outlive the trainer.
+  Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& options, std::string run_dir);
+
+  // Starts a new run in run_dir, which must not exist or be empty: writes train_config.json.
+  void start_new_run();
+  // Continues the run in run_dir from its latest complete checkpoint (from the start when it has
+  // none). Every option that changes the math must equal the run's (InputError naming it). The
+  // checkpoint is verified and the data cursor restored before anything in run_dir is written.
+  void resume();
+  // Trains up to max_steps updates, checkpointing, then writes the outputs.
+  void train();
+
+  // Called after every update (after its checkpoint, when it has one).
+  std::function<void(const StepRecord&)> on_step;
+  // Where the progress line goes (stderr by default; nullptr = nowhere).
+  void set_progress_output(std::FILE* out) { progress_out_ = out; }
+
+  const TrainOptions& options() const { return options_; }
+  int64_t steps_done() const { return optimizer_->steps_done(); }
+  // Trainable parameters and elements.
+  int64_t trainable_tensors() const { return static_cast<int64_t>(model_.trainable_params().size()); }
+  int64_t trainable_elements() const;
+  // Every effective setting, as RUN/train_config.json holds it.
+  nlohmann::json config_json() const;
+
+ private:
+  StepRecord step();
+  void save_checkpoint();
+  void write_config() const;
+
+  LlamaModel& model_;
+  BatchSource& data_;
+  TrainOptions options_;
+  std::string run_dir_;
+  std::unique_ptr<AdamWOptimizer> optimizer_;
+  std::unique_ptr<MetricsLog> metrics_;
+  Arena arena_;
+  int64_t micro_batches_done_ = 0;
+  bool ready_ = false;  // start_new_run() or resume() called
+  std::FILE* progress_out_ = stderr;
+};
+
+}  // namespace ll
