@@ -57,6 +57,13 @@ std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed, int64_t epoch)
   return order;
 }
 
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle) {
+  if (shuffle) return seeded_permutation(n, seed, epoch);
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), int64_t{0});
+  return order;
+}
+
 void Fingerprint::add(uint64_t value) {
   for (int byte = 0; byte < 8; ++byte) {
     hash_ ^= (value >> (8 * byte)) & 0xff;

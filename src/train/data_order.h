@@ -16,6 +16,8 @@ namespace ll {
 
 // A permutation of [0, n) from (seed, epoch).
 std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed, int64_t epoch);
+// seeded_permutation() when shuffling, otherwise 0, 1, …, n−1.
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle);
 
 // 64-bit FNV-1a over what identifies a data set and its options, for cursors.
 class Fingerprint {

@@ -81,10 +81,7 @@ class PretrainData final : public BatchSource {
         eos_id_(tokenizer.eos_id()),
         walker_(rows_, options.seed, fingerprint(options),
                 [rows = rows_, seed = options.seed, shuffle = options.shuffle](int64_t epoch) {
-                  if (shuffle) return seeded_permutation(rows, seed, epoch);
-                  std::vector<int64_t> order(rows);
-                  std::iota(order.begin(), order.end(), int64_t{0});
-                  return order;
+                  return epoch_order(rows, seed, epoch, shuffle);
                 }) {
     description_ = data_name(path) + ": " + short_count(stream_.size()) +
                    " tokens in " + std::to_string(loaded.documents) + " document" +

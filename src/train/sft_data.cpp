@@ -1,7 +1,6 @@
 #include "train/sft_data.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -133,13 +132,7 @@ class SftData final : public BatchSource {
   // Epoch `epoch`'s example order: seeded permutation, then runs sorted by length if asked.
   std::vector<int64_t> order(const SftDataOptions& options, int64_t epoch) const {
     const int64_t n = static_cast<int64_t>(examples_.size());
-    std::vector<int64_t> order;
-    if (options.shuffle) {
-      order = seeded_permutation(n, options.seed, epoch);
-    } else {
-      order.resize(n);
-      std::iota(order.begin(), order.end(), int64_t{0});
-    }
+    std::vector<int64_t> order = epoch_order(n, options.seed, epoch, options.shuffle);
     if (options.length_group > 0) {
       for (int64_t begin = 0; begin < n; begin += options.length_group) {
         const auto first = order.begin() + begin, last = order.begin() + std::min(n, begin + options.length_group);
