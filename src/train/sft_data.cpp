@@ -1,6 +1,7 @@
 #include "train/sft_data.h"
 
 #include <algorithm>
+#include <span>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -62,11 +63,17 @@ LoadedExamples load_examples(const std::string& path, const Tokenizer& tokenizer
       prompts.push_back(sft_prompt(instruction, input));
       outputs.push_back(output);
     }
-    const std::vector<std::string_view> prompt_views(prompts.begin(), prompts.end());
+    // As supervised-fine-tune.py: the example is tokenised whole (prompt + output + EOS) and its
+    // first len(BOS + prompt ids) tokens are masked, whatever the tokens at the join became.
+    std::vector<std::string> wholes;
+    for (int64_t i = 0; i < count; ++i) wholes.push_back(prompts[static_cast<size_t>(i)] + std::string(outputs[static_cast<size_t>(i)]));
+    const std::vector<std::string_view> prompt_views(prompts.begin(), prompts.end()), whole_views(wholes.begin(), wholes.end());
     const auto prompt_ids = encoder.encode_all(prompt_views, /*add_bos=*/true, /*add_eos=*/false);
-    const auto target_ids = encoder.encode_all(outputs, /*add_bos=*/false, /*add_eos=*/true);
+    const auto whole_ids = encoder.encode_all(whole_views, /*add_bos=*/true, /*add_eos=*/true);
     for (int64_t i = 0; i < count; ++i) {
-      SftExample example = make_sft_example(prompt_ids[i], target_ids[i], options.context);
+      const std::span<const int32_t> whole = whole_ids[i];
+      const size_t prompt_len = std::min(prompt_ids[i].size(), whole.size());
+      SftExample example = make_sft_example(whole.first(prompt_len), whole.subspan(prompt_len), options.context);
       if (!example.has_loss()) {
         ++loaded.skipped;
         continue;

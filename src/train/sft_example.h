@@ -1,6 +1,7 @@
 // One supervised fine-tuning example as tokens and loss targets (LongLoRA's supervised-fine-tune.py
 // with HF's label shift):
-//   prompt ids  = BOS + encode(prompt)          target ids = encode(output) + EOS
+//   whole       = BOS + encode(prompt + output) + EOS, tokenised as one text
+//   prompt ids  = its first len(BOS + encode(prompt)) tokens    target ids = the rest
 //   tokens      = (prompt ids + target ids) truncated to `context`
 //   targets[t]  = tokens[t+1] where that token belongs to the target (t + 1 ≥ prompt length),
 //                 −100 where it belongs to the prompt, and −100 at the last position.

@@ -69,16 +69,19 @@ TEST(SftData, SmallExampleExactTargets) {
   const auto data = open_sft_data(dir.file("sft.json"), tok, in_order(4096));
   ASSERT_EQ(data->rows_per_epoch(), 2);
 
+  // As supervised-fine-tune.py: prompt + output tokenised as one text with BOS and EOS; the first
+  // len(BOS + prompt ids) tokens are the masked prompt.
   for (int i = 0; i < 2; ++i) {
-    const std::vector<int32_t> prompt =
-        tok.encode(i == 0 ? "[INST]the cat[/INST]" : sft_prompt("tin", input), /*add_bos=*/true);
-    const std::vector<int32_t> target = tok.encode(i == 0 ? "a hen" : "he", false, /*add_eos=*/true);
+    const std::string prompt = i == 0 ? "[INST]the cat[/INST]" : sft_prompt("tin", input);
+    const std::vector<int32_t> whole = tok.encode(prompt + (i == 0 ? "a hen" : "he"), /*add_bos=*/true, /*add_eos=*/true);
+    const size_t prompt_len = tok.encode(prompt, /*add_bos=*/true).size();
     const TrainBatch batch = data->next(1);
-    ASSERT_EQ(batch.layout.T, static_cast<int64_t>(prompt.size() + target.size()));
+    ASSERT_EQ(batch.layout.T, static_cast<int64_t>(whole.size()));
     EXPECT_EQ(batch.layout.lengths, std::vector<int64_t>{batch.layout.T});
-    EXPECT_EQ(batch.tokens, concat({prompt, target}));
+    EXPECT_EQ(batch.tokens, whole);
     const std::vector<int32_t> expected_targets =
-        concat({std::vector<int32_t>(prompt.size() - 1, X), target, std::vector<int32_t>{X}});
+        concat({std::vector<int32_t>(prompt_len - 1, X), std::vector<int32_t>(whole.begin() + prompt_len, whole.end()),
+                std::vector<int32_t>{X}});
     EXPECT_EQ(batch.targets, expected_targets);
     EXPECT_TRUE(batch.doc_starts.empty());
   }
@@ -102,7 +105,7 @@ TEST(SftData, TruncationAndSkippedExamples) {
   const TrainBatch truncated = data->next(1);
   EXPECT_EQ(truncated.layout.T, context);
   const std::vector<int32_t> prompt = tok.encode("[INST]the[/INST]", true);
-  const std::vector<int32_t> full = concat({prompt, tok.encode(long_output, false, true)});
+  const std::vector<int32_t> full = tok.encode("[INST]the[/INST]" + long_output, true, true);
   ASSERT_GT(static_cast<int64_t>(full.size()), context);
   EXPECT_EQ(truncated.tokens, std::vector<int32_t>(full.begin(), full.begin() + context));
   for (int64_t t = 0; t < context; ++t) {
@@ -110,7 +113,7 @@ TEST(SftData, TruncationAndSkippedExamples) {
     EXPECT_EQ(truncated.targets[t], loss ? full[t + 1] : X) << t;
   }
   EXPECT_NE(truncated.tokens.back(), tok.eos_id());  // the EOS did not fit
-  EXPECT_EQ(data->next(1).tokens, concat({tok.encode("[INST]a[/INST]", true), tok.encode("hen", false, true)}));
+  EXPECT_EQ(data->next(1).tokens, tok.encode("[INST]a[/INST]hen", true, true));
 }
 
 TEST(SftData, BatchesArePaddedWithEos) {
@@ -123,7 +126,7 @@ TEST(SftData, BatchesArePaddedWithEos) {
   const TrainBatch batch = data->next(3);
   std::vector<std::vector<int32_t>> rows;
   for (auto [instruction, output] : {std::pair{"the", "a"}, {"the cat", "the hen in the hat"}, {"a", "he"}})
-    rows.push_back(concat({tok.encode(llama2_prompt(instruction), true), tok.encode(output, false, true)}));
+    rows.push_back(tok.encode(llama2_prompt(instruction) + output, true, true));
   const int64_t longest = static_cast<int64_t>(rows[1].size());
   ASSERT_EQ(batch.layout.B, 3);
   ASSERT_EQ(batch.layout.T, longest);
@@ -230,11 +233,15 @@ TEST(SftDataReal, StoriesTokenizer) {
   write_file(dir.file("sft.json"), nlohmann::json::array({example(instruction, output)}).dump());
   const Tokenizer& tok = stories_tokenizer();
   const auto data = open_sft_data(dir.file("sft.json"), tok, in_order(512));
-  const std::vector<int32_t> prompt = tok.encode("[INST]" + instruction + "[/INST]", true);
-  const std::vector<int32_t> target = tok.encode(output, false, true);
+  const std::string prompt = "[INST]" + instruction + "[/INST]";
+  const std::vector<int32_t> whole = tok.encode(prompt + output, true, true);
+  const size_t prompt_len = tok.encode(prompt, true).size();
   const TrainBatch batch = data->next(1);
-  EXPECT_EQ(batch.tokens, concat({prompt, target}));
-  EXPECT_EQ(batch.targets, concat({std::vector<int32_t>(prompt.size() - 1, X), target, {X}}));
+  EXPECT_EQ(batch.tokens, whole);
+  EXPECT_EQ(batch.targets, concat({std::vector<int32_t>(prompt_len - 1, X),
+                                   std::vector<int32_t>(whole.begin() + prompt_len, whole.end()), {X}}));
+  // Tokenised whole, the output's first token carries no dummy-prefix space: "]O..." not "▁O...".
+  EXPECT_NE(whole[prompt_len], tok.encode(output, false)[0]);
 }
 
 }  // namespace
