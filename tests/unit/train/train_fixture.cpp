@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "kernels/cross_entropy.h"
 #include "model/init_weights.h"
 #include "support/test_support.h"
@@ -13,6 +14,17 @@
 namespace ll::test {
 
 namespace fs = std::filesystem;
+
+namespace {
+// These tests check the training loop, not the kernels' threading (the kernel and attention tests
+// do): one thread keeps them fast on a busy machine, where each of OpenMP's spinning barriers can
+// wait a scheduler slice for a descheduled worker. The CLI tests pass --threads 1 for the same reason.
+class OneThread : public ::testing::Environment {
+ public:
+  void SetUp() override { set_num_threads(1); }
+};
+[[maybe_unused]] ::testing::Environment* const kOneThread = ::testing::AddGlobalTestEnvironment(new OneThread);
+}  // namespace
 
 void write_tiny_llama(const std::string& dir, DType dtype, int64_t layers, int64_t hidden, uint64_t seed) {
   LlamaConfig c;
