@@ -5,10 +5,11 @@
 #include <set>
 
 #include "core/error.h"
-#include "core/half.h"
 #include "core/mapped_file.h"
-#include "formats/llama_tensors.h"
 #include "formats/safetensors_writer.h"
+#include "model/hf_export.h"
+#include "text/gguf_vocab.h"
+#include "text/sentencepiece_model.h"
 
 namespace ll {
 
@@ -18,22 +19,6 @@ using nlohmann::json;
 namespace {
 
 constexpr uint64_t kMaxShardBytes = 2'000'000'000;  // "2GB" as transformers counts it
-
-// Writes a directory through `fill(partial)` into RUN/.partial-<name>, then renames it to `dir`
-// (replacing an earlier one).
-template <class Fill>
-void write_dir_atomically(const std::string& dir, Fill fill) {
-  const fs::path target(dir);
-  const std::string partial = (target.parent_path() / (".partial-" + target.filename().string())).string();
-  std::error_code ec;
-  fs::remove_all(partial, ec);
-  fs::create_directories(partial);
-  fill(partial);
-  fs::remove_all(target, ec);
-  if (ec) fail_input(dir, "cannot replace: " + ec.message());
-  fs::rename(partial, target, ec);
-  if (ec) fail_input(dir, "cannot rename into place: " + ec.message());
-}
 
 std::set<std::string> lora_names(const LlamaModel& model) {
   std::set<std::string> names;
@@ -72,7 +57,7 @@ json peft_adapter_config(const TrainOptions& o) {
 }
 
 void write_peft_adapter(const std::string& dir, const LlamaModel& model, const TrainOptions& options) {
-  write_dir_atomically(dir, [&](const std::string& partial) {
+  write_directory_atomically(dir, [&](const std::string& partial) {
     NamedTensors tensors;
     for (const LoraAdapter* a : model.lora_adapters()) {
       tensors.emplace_back(a->name_A(), a->A.value.view());
@@ -95,35 +80,14 @@ bool write_trainable_params(const std::string& path, const LlamaModel& model) {
 
 void write_hf_model(const std::string& dir, const LlamaModel& model) {
   const ModelCheckpoint& base = model.checkpoint();
-  std::map<std::string, const Param*> trained;
-  for (const NamedParam& p : model.trainable_params()) trained[p.name] = p.param;
-
-  // Trained weights go back to the dtype the base stores them in; the rest are copied as stored.
-  std::vector<OwnedTensor> converted;
-  NamedTensors tensors;
-  for (const ExpectedTensor& e : llama_expected_tensors(model.config())) {
-    const Tensor stored = base.tensor(e.name);
-    auto it = trained.find(e.name);
-    if (it == trained.end()) {
-      LL_CHECK(stored.is_contiguous());
-      tensors.emplace_back(e.name, stored);
-      continue;
-    }
-    const Tensor& master = it->second->value.view();
-    if (stored.dtype == DType::F32) {
-      tensors.emplace_back(e.name, master);
-    } else {
-      converted.emplace_back(stored.dtype, master.shape, master.ndim);
-      from_f32(converted.back().data(), stored.dtype, master.template as<float>(), master.numel());
-      tensors.emplace_back(e.name, converted.back().view());
-    }
-  }
-  write_dir_atomically(dir, [&](const std::string& partial) {
-    write_safetensors_sharded(partial, "model", tensors, kMaxShardBytes, {{"format", "pt"}});
-    write_text_file_atomic(partial + "/config.json", to_hf_config_json(model.config()).dump(2) + "\n");
-    const std::string tokenizer = base.tokenizer_model_path();
-    if (!tokenizer.empty()) fs::copy_file(tokenizer, partial + "/tokenizer.model");
-  });
+  HfExportOptions o;
+  o.dtype = base.weight_dtype();
+  o.max_shard_bytes = kMaxShardBytes;
+  if (base.is_gguf())
+    o.serialized_tokenizer = serialize_sentencepiece_model(load_gguf_vocab(*base.gguf()));
+  else
+    o.tokenizer_model = base.tokenizer_model_path();
+  write_hf_model_dir(dir, model, o);
 }
 
 void write_run_outputs(const std::string& run_dir, const LlamaModel& model, const TrainOptions& options) {

@@ -3,9 +3,10 @@
 //                  base_model.model.<module>.lora_A.weight [r, in], lora_B.weight [out, r], f32)
 //                  RUN/trainable_params.safetensors  the other trained tensors (embeddings, norms)
 //                  under their HF names, f32 — what LongLoRA's get_trainable_weights.py extracts
-//   --full         RUN/model/  an HF model directory: config.json (with the rope scaling trained
-//                  at), every weight in the base checkpoint's dtype (sharded above 2 GB), and the
-//                  base's tokenizer.model when it has one
+//   --full         RUN/model/  an HF model directory (model/hf_export.h): config.json with the rope
+//                  scaling trained at, every weight in the dtype of the base's projections (sharded
+//                  above 2 GB), and the tokenizer (the base's tokenizer.model, or a GGUF base's
+//                  vocabulary serialised as one)
 // Directories are written under a temporary name and renamed into place.
 #pragma once
 #include <nlohmann/json.hpp>

@@ -8,6 +8,7 @@
 #include "core/half.h"
 #include "formats/tensor_store.h"
 #include "support/test_support.h"
+#include "text/tokenizer.h"
 #include "train/trainer.h"
 #include "unit/train/train_fixture.h"
 
@@ -137,6 +138,23 @@ TEST_P(FullOutput, HfDirectoryOpensAgainWithTheTrainedWeights) {
     EXPECT_TRUE(same_bytes(t, want.view())) << p.name;
     EXPECT_FALSE(same_bytes(t, base.tensor(p.name))) << p.name << " did not change";
   }
+}
+
+TEST(Outputs, FullFromGgufWritesAnHfDirectoryWithItsVocabulary) {
+  LL_REQUIRE_SHARED_DATA();
+  test::TempDir dir;
+  TrainOptions o = test::tiny_train_options(test::shared_path("stories260K.gguf"));
+  o.full = true;
+  o.context = 64;
+  const auto trained = train_two_steps(o, dir.file("run"));
+  const auto reopened = LlamaModel::open(dir.file("run/model"), ModelOptions{});
+  for (const NamedParam& p : trained->trainable_params())
+    EXPECT_TRUE(same_bytes(reopened->checkpoint().tensor(p.name), p.param->value.view())) << p.name;
+  // The GGUF's vocabulary became a tokenizer.model that tokenizes as the GGUF does.
+  const auto from_dir = load_tokenizer(reopened->checkpoint());
+  const auto from_gguf = load_tokenizer(trained->checkpoint());
+  const std::string text = "It was a bright cold day in April, and the clocks were striking thirteen.";
+  EXPECT_EQ(from_dir->encode(text, true), from_gguf->encode(text, true));
 }
 
 INSTANTIATE_TEST_SUITE_P(BaseDtypes, FullOutput, ::testing::Values(DType::F32, DType::BF16),
