@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "formats/tensor_store.h"
+#include "formats/torch_bin.h"
 
 namespace ll {
 
@@ -22,6 +23,18 @@ class SafetensorsWeights : public WeightFile {
   TensorStore store_;
 };
 
+class TorchBinWeights : public WeightFile {
+ public:
+  explicit TorchBinWeights(const std::string& path) : file_(TorchBinFile::open(path)) {}
+  const std::string& path() const override { return file_.path(); }
+  bool has(const std::string& name) const override { return file_.has(name); }
+  Tensor get(const std::string& name) const override { return file_.get(name); }
+  std::vector<std::string> names() const override { return file_.names(); }
+
+ private:
+  TorchBinFile file_;
+};
+
 bool starts_with_zip_magic(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   char magic[4] = {};
@@ -33,8 +46,9 @@ bool starts_with_zip_magic(const std::string& path) {
 
 std::unique_ptr<WeightFile> WeightFile::open(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) fail_input(path, "no such file");
-  if (starts_with_zip_magic(path))
-    fail_input(path, "PyTorch .bin (torch.save) files are not readable yet; convert it to safetensors");
+  // torch.save writes a zip (or, before 1.6, a bare pickle, which TorchBinFile names as such).
+  if (starts_with_zip_magic(path) || std::filesystem::path(path).extension() == ".bin")
+    return std::make_unique<TorchBinWeights>(path);
   return std::make_unique<SafetensorsWeights>(path);
 }
 
