@@ -44,9 +44,13 @@ int64_t loss_tokens(const TrainBatch& batch) {
 
 json saved_run_options(const std::string& run_dir) {
   const std::string latest = latest_checkpoint(run_dir);
-  const std::string path = latest.empty() ? config_path(run_dir) : latest + "/state.json";
-  if (!fs::exists(path)) fail_input(run_dir, "holds no training run (no " + fs::path(path).filename().string() + ")");
-  return options_in(read_json_file(path), path);
+  if (latest.empty()) {
+    if (!fs::exists(config_path(run_dir))) fail_input(run_dir, "holds no training run (no train_config.json)");
+    return options_in(read_json_file(config_path(run_dir)), config_path(run_dir));
+  }
+  const std::string state = latest + "/state.json";
+  if (!fs::exists(state)) fail_input(state, "missing from the checkpoint");
+  return options_in(read_json_file(state), state);
 }
 
 void check_new_run_dir(const std::string& run_dir) {
