@@ -8,6 +8,7 @@
 #include <random>
 
 #include "formats/safetensors_writer.h"
+#include "formats/tensor_store.h"
 #include "model/adapter.h"
 #include "model/forward.h"
 #include "support/test_support.h"
@@ -120,6 +121,39 @@ TEST(Adapter, LongLoRAPadRowGrowsTheVocabulary) {
   for (int64_t i = 0; i < 64; ++i) EXPECT_NEAR(head.as<float>()[512 * 64 + i], mean[static_cast<size_t>(i)], 1e-5);
   EXPECT_EQ(model->current_weight("model.norm.weight").as<float>()[3], 1.5f);
   EXPECT_EQ(model->current_weight("model.embed_tokens.weight").as<float>()[512 * 64 + 5], embed.as<float>()[512 * 64 + 5]);
+}
+
+}  // namespace
+}  // namespace ll
+
+namespace ll {
+namespace {
+
+// PEFT's and LongLoRA's own files (written by PyTorch, as safetensors and as torch.save .bin)
+// reproduce the oracle's logits for base + [PAD]-resized embeddings + trainable params + LoRA.
+TEST(Adapter, PeftAndLongLoRAFilesMatchTheOracle) {
+  LL_REQUIRE_TORCH();
+  test::TempDir dir;
+  ASSERT_TRUE(test::run_oracle("peft_oracle.py", {dir.path()}));
+  const TensorStore want = TensorStore::open_file(dir.file("expected.safetensors"));
+  const Tensor tokens = want.get("tokens"), logits = want.get("logits");
+  const int64_t T = tokens.shape[1], V = logits.shape[2];
+  for (const char* kind : {"st", "bin"}) {
+    auto model = LlamaModel::open(dir.file("model"), ModelOptions{});
+    apply_adapter(*model, locate_adapter(dir.file(kind)));
+    ASSERT_EQ(model->config().vocab_size, V) << kind;
+    BatchLayout batch{1, T, {T}};
+    Arena arena;
+    std::vector<float> hidden(static_cast<size_t>(T * model->config().hidden_size)), got(static_cast<size_t>(T * V));
+    forward_hidden(*model, batch, tokens.as<int32_t>(), AttentionMask{}, hidden.data(), arena);
+    compute_logits(*model, hidden.data(), T, got.data(), arena);
+    double diff = 0, ref = 0;
+    for (int64_t i = 0; i < T * V; ++i) {
+      diff = std::max(diff, std::fabs(static_cast<double>(got[static_cast<size_t>(i)]) - logits.as<float>()[i]));
+      ref = std::max(ref, std::fabs(static_cast<double>(logits.as<float>()[i])));
+    }
+    EXPECT_LT(diff / ref, 1e-4) << kind;
+  }
 }
 
 }  // namespace
