@@ -147,6 +147,7 @@ std::vector<int64_t> parse_sizes(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a line at a time: long runs show progress
   std::vector<int64_t> sizes = {4096, 16384, 65536};
   int threads = 0;
   int64_t skip_full_backward_above = 1 << 30;
