@@ -56,7 +56,8 @@ void check_inputs(const AttentionQKV& in) {
 
 void check_tuning(const AttentionTuning& tuning) {
   if (!attention_isa_available(tuning.isa))
-    fail_input(kWhere, std::string("instruction set '") + attention_isa_name(tuning.isa) + "' is not available on this CPU");
+    fail_input(kWhere,
+               std::string("instruction set '") + attention_isa_name(tuning.isa) + "' is not available on this CPU");
   if (tuning.query_tile < 0 || tuning.query_tile > kMaxTile)
     fail_expected(kWhere, "query tile", "0 (default) to " + str(kMaxTile), str(tuning.query_tile));
   if (tuning.key_tile < 0 || tuning.key_tile > kMaxTile)

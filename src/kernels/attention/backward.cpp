@@ -2,7 +2,7 @@
 //
 // Backward of  o = P·V,  P = softmax(S),  S = Q·Kᵀ/√D  (per row and query head; dk, dv summed over
 // the query heads of a KV head):
-//   dV = Pᵀ·dO     dP = dO·Vᵀ     dS = P ∘ (dP − Δ)/√D  with Δ = rowsum(dO ∘ O)     dQ = dS·K     dK = dSᵀ·Q
+//   dV = Pᵀ·dO    dP = dO·Vᵀ    dS = P ∘ (dP − Δ)/√D with Δ = rowsum(dO ∘ O)    dQ = dS·K    dK = dSᵀ·Q
 // with P = 2^(S·c − lse·log2 e), c = log2 e / √D, recomputed tile by tile.
 //
 // Two passes, so that every output row has exactly one writer (no atomics, no per-thread copies of

@@ -5,7 +5,7 @@
 // and vectorises without horizontal reductions):
 //   Sᵀ = K·Qᵀ                         [kb × qb]   raw scores
 //   mask keys after queries on the diagonal
-//   m' = max(m, colmax Sᵀ·c), α = 2^(m − m'), Pᵀ = 2^(Sᵀ·c − m'), l = l·α + colsum Pᵀ   (c = log2 e / √D)
+//   m' = max(m, colmax Sᵀ·c), α = 2^(m − m'), Pᵀ = 2^(Sᵀ·c − m'), l = l·α + colsum Pᵀ  (c = log2 e/√D)
 //   O = diag(α)·O + P·V               [qb × D]
 // and at the end o = O / l, lse = ln 2 · (m + log2 l).
 #include <omp.h>
@@ -82,6 +82,7 @@ void forward_task(const AttentionPlan& plan, const QueryTask& task, const Attent
     kern.gemm(qb, static_cast<int>(Dp), kb, t.s, 1, qp, t.v, Dp, t.o, Dp, true);  // O += P·V
   }
 
+  // o = O / l (alpha now holds 1/l), lse = ln 2 · (m + log2 l).
   for (int r = 0; r < qb; ++r) t.alpha[r] = 1.0f / t.l[r];
   store_rows(o, b, row0, qb, h, D, t.o, Dp, t.alpha);
   if (lse) {

@@ -49,8 +49,8 @@ LL_MULTIVERSION void load_rows(float* dst, int64_t ld, const HeadsView& x, int64
   }
 }
 
-LL_MULTIVERSION void load_rows_transposed(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h,
-                          int64_t D) {
+LL_MULTIVERSION void load_rows_transposed(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0,
+                                          int64_t n, int64_t h, int64_t D) {
   // Eight rows at a time: every store run is eight contiguous floats of one output row d.
   constexpr int kRows = 8;
   for (int64_t r0 = 0; r0 < n; r0 += kRows) {

@@ -126,7 +126,8 @@ TEST(AttentionErrors, CachedQueriesOutsideTheCache) {
   s.q_start = {14};
   s.q_len = {3};
   std::vector<float> q(4 * 2 * 8, 0.5f), kv(16 * 2 * 8, 0.5f), o(q.size());
-  const AttentionQKV in{contiguous_heads(q.data(), DType::F32, 4, 2, 8), contiguous_heads(kv.data(), DType::F32, 16, 2, 8),
+  const AttentionQKV in{contiguous_heads(q.data(), DType::F32, 4, 2, 8),
+                        contiguous_heads(kv.data(), DType::F32, 16, 2, 8),
                         contiguous_heads(kv.data(), DType::F32, 16, 2, 8)};
   Arena arena;
   try {

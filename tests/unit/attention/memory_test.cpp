@@ -27,7 +27,8 @@ size_t scratch_high_water(int64_t n, AttentionMode mode) {
   std::vector<float> q(p.q.begin(), p.q.end()), k(p.k.begin(), p.k.end()), v(p.v.begin(), p.v.end()),
       dout(p.dout.begin(), p.dout.end());
   std::vector<float> o(q.size()), lse(2 * n), dq(q.size()), dk(k.size()), dv(v.size());
-  const AttentionQKV in{contiguous_heads(q.data(), DType::F32, n, 2, 64), contiguous_heads(k.data(), DType::F32, n, 1, 64),
+  const AttentionQKV in{contiguous_heads(q.data(), DType::F32, n, 2, 64),
+                        contiguous_heads(k.data(), DType::F32, n, 1, 64),
                         contiguous_heads(v.data(), DType::F32, n, 1, 64)};
   const AttentionQKV grads{contiguous_heads(dq.data(), DType::F32, n, 2, 64),
                            contiguous_heads(dk.data(), DType::F32, n, 1, 64),

@@ -67,72 +67,55 @@ Problem make_problem(const OracleCase& c) {
   return attn_test::random_problem(shape, mask, 77);
 }
 
-// Runs the oracle once for every case (one torch start-up) and keeps its answers.
-class AttentionOracle : public testing::TestWithParam<OracleCase> {
- protected:
-  static void SetUpTestSuite() {
-    if (!test::have_torch()) return;
-    dir_ = new test::TempDir();
-    std::string json = "[";
-    for (const OracleCase& c : kOracleCases) {
-      const Problem p = make_problem(c);
-      const std::string case_dir = dir_->file(c.name);
-      std::filesystem::create_directories(case_dir);
-      test::write_file(case_dir + "/q.bin", doubles_to_bytes(p.q));
-      test::write_file(case_dir + "/k.bin", doubles_to_bytes(p.k));
-      test::write_file(case_dir + "/v.bin", doubles_to_bytes(p.v));
-      test::write_file(case_dir + "/dout.bin", doubles_to_bytes(p.dout));
-      json += std::string(json.size() > 1 ? "," : "") + "{\"dir\": \"" + case_dir + "\", \"mode\": \"" + c.oracle_mode +
-              "\", \"max_len\": " + std::to_string(p.shape.max_len) + ", \"lengths\": [" + join(c.lengths) +
-              "], \"q_heads\": " + std::to_string(c.q_heads) + ", \"kv_heads\": " + std::to_string(c.kv_heads) +
-              ", \"head_dim\": " + std::to_string(c.head_dim) + ", \"group\": " + std::to_string(c.group) + "}";
-    }
-    test::write_file(dir_->file("cases.json"), json + "]");
-    oracle_ok_ = test::run_oracle("attention_oracle.py", {dir_->file("cases.json")});
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
-  }
-  static Outputs oracle_outputs(const OracleCase& c) {
-    const std::string d = dir_->file(c.name);
-    Outputs out;
-    out.o = bytes_to_doubles(test::read_file(d + "/o.bin"));
-    out.dq = bytes_to_doubles(test::read_file(d + "/dq.bin"));
-    out.dk = bytes_to_doubles(test::read_file(d + "/dk.bin"));
-    out.dv = bytes_to_doubles(test::read_file(d + "/dv.bin"));
-    return out;
-  }
-
-  static inline test::TempDir* dir_ = nullptr;
-  static inline bool oracle_ok_ = false;
-};
-
-TEST_P(AttentionOracle, KernelMatchesLongLoRAsFormsInPyTorch) {
+// One oracle run for every case (torch starts once; one test, so ctest's one-process-per-test
+// does not start it again per case), then each case compared on its own.
+TEST(AttentionOracle, KernelMatchesLongLoRAsFormsInPyTorch) {
   LL_REQUIRE_TORCH();
-  ASSERT_TRUE(oracle_ok_);
-  const OracleCase& c = GetParam();
-  const Problem p = make_problem(c);
-  const Outputs oracle = oracle_outputs(c);
-  ASSERT_EQ(oracle.o.size(), p.q.size());
-  ASSERT_EQ(oracle.dk.size(), p.k.size());
+  test::TempDir dir;
+  std::string json = "[";
+  for (const OracleCase& c : kOracleCases) {
+    const Problem p = make_problem(c);
+    const std::string case_dir = dir.file(c.name);
+    std::filesystem::create_directories(case_dir);
+    test::write_file(case_dir + "/q.bin", doubles_to_bytes(p.q));
+    test::write_file(case_dir + "/k.bin", doubles_to_bytes(p.k));
+    test::write_file(case_dir + "/v.bin", doubles_to_bytes(p.v));
+    test::write_file(case_dir + "/dout.bin", doubles_to_bytes(p.dout));
+    json += std::string(json.size() > 1 ? "," : "") + "{\"dir\": \"" + case_dir + "\", \"mode\": \"" +
+            c.oracle_mode + "\", \"max_len\": " + std::to_string(p.shape.max_len) + ", \"lengths\": [" +
+            join(c.lengths) + "], \"q_heads\": " + std::to_string(c.q_heads) +
+            ", \"kv_heads\": " + std::to_string(c.kv_heads) + ", \"head_dim\": " + std::to_string(c.head_dim) +
+            ", \"group\": " + std::to_string(c.group) + "}";
+  }
+  test::write_file(dir.file("cases.json"), json + "]");
+  ASSERT_TRUE(test::run_oracle("attention_oracle.py", {dir.file("cases.json")}));
 
   AttentionTuning tiles;
   tiles.query_tile = 16;
   tiles.key_tile = 8;
-  const Outputs got = attn_test::run_kernel(p, DType::F32, tiles);
-  EXPECT_LT(relative_error(got.o, oracle.o), 1e-5);
-  EXPECT_LT(relative_error(got.dq, oracle.dq), 1e-5);
-  EXPECT_LT(relative_error(got.dk, oracle.dk), 1e-5);
-  EXPECT_LT(relative_error(got.dv, oracle.dv), 1e-5);
-  // The C++ double reference (the mask as DESIGN.md words it) agrees with LongLoRA's code to rounding.
-  const Outputs ref = attn_test::reference_attention(p);
-  EXPECT_LT(relative_error(ref.o, oracle.o), 1e-12);
-  EXPECT_LT(relative_error(ref.dk, oracle.dk), 1e-12);
-}
+  for (const OracleCase& c : kOracleCases) {
+    SCOPED_TRACE(c.name);
+    const Problem p = make_problem(c);
+    const std::string d = dir.file(c.name);
+    Outputs oracle;
+    oracle.o = bytes_to_doubles(test::read_file(d + "/o.bin"));
+    oracle.dq = bytes_to_doubles(test::read_file(d + "/dq.bin"));
+    oracle.dk = bytes_to_doubles(test::read_file(d + "/dk.bin"));
+    oracle.dv = bytes_to_doubles(test::read_file(d + "/dv.bin"));
+    ASSERT_EQ(oracle.o.size(), p.q.size());
+    ASSERT_EQ(oracle.dk.size(), p.k.size());
 
-INSTANTIATE_TEST_SUITE_P(LongLoRA, AttentionOracle, testing::ValuesIn(kOracleCases),
-                         [](const testing::TestParamInfo<OracleCase>& info) { return info.param.name; });
+    const Outputs got = attn_test::run_kernel(p, DType::F32, tiles);
+    EXPECT_LT(relative_error(got.o, oracle.o), 1e-5);
+    EXPECT_LT(relative_error(got.dq, oracle.dq), 1e-5);
+    EXPECT_LT(relative_error(got.dk, oracle.dk), 1e-5);
+    EXPECT_LT(relative_error(got.dv, oracle.dv), 1e-5);
+    // The C++ double reference (the mask as DESIGN.md words it) agrees with LongLoRA's code to rounding.
+    const Outputs ref = attn_test::reference_attention(p);
+    EXPECT_LT(relative_error(ref.o, oracle.o), 1e-12);
+    EXPECT_LT(relative_error(ref.dk, oracle.dk), 1e-12);
+  }
+}
 
 }  // namespace
 }  // namespace ll

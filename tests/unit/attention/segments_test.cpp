@@ -171,9 +171,12 @@ TEST(AttentionPlan, TasksVisitExactlyTheVisiblePairs) {
       for (int64_t h = 0; h < shape.q_heads; ++h)
         for (int64_t t = 0; t < T; ++t)
           for (int64_t s = 0; s < T; ++s) {
-            const bool seen = t < len && s < len && attn_test::visible(m, len, attn::head_class(h, shape.q_heads), docs, t, s);
-            ASSERT_EQ(by_query[at(b, h, t, s)], seen ? 1 : 0) << "query tasks: b " << b << " h " << h << " t " << t << " s " << s;
-            ASSERT_EQ(by_key[at(b, h, t, s)], seen ? 1 : 0) << "key tasks: b " << b << " h " << h << " t " << t << " s " << s;
+            const int cls = attn::head_class(h, shape.q_heads);
+            const bool seen = t < len && s < len && attn_test::visible(m, len, cls, docs, t, s);
+            const std::string where = "b " + std::to_string(b) + " h " + std::to_string(h) + " t " +
+                                      std::to_string(t) + " s " + std::to_string(s);
+            ASSERT_EQ(by_query[at(b, h, t, s)], seen ? 1 : 0) << "query tasks: " << where;
+            ASSERT_EQ(by_key[at(b, h, t, s)], seen ? 1 : 0) << "key tasks: " << where;
           }
     }
   }
