@@ -143,6 +143,8 @@ int run_train(int argc, char** argv) {
   }
   validate_train_options(options);
   set_num_threads(static_cast<int>(options.threads));
+  // Saved as a count, so that --resume on a machine with other cores uses the same split of work.
+  options.threads = num_threads();
 
   auto model = open_training_model(options);
   auto tokenizer = load_tokenizer(model->checkpoint());

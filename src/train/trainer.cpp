@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "core/error.h"
@@ -133,6 +134,12 @@ void Trainer::resume() {
         checkpoint.state().micro_batches_done != checkpoint.state().step * options_.grad_accum)
       fail_input(checkpoint.dir() + "/state.json", "step, micro_batches_done and dropout_seed disagree with the options");
     data_.restore(checkpoint.state().data_cursor);
+    const json& saved_threads = checkpoint.state().options["threads"];
+    if (progress_out_ && saved_threads != json(options_.threads))
+      std::fprintf(progress_out_,
+                   "note: the run used %s threads, this process %lld: the GEMMs split their sums by thread count, so "
+                   "the result will differ from an uninterrupted run in the last bits\n",
+                   saved_threads.dump().c_str(), static_cast<long long>(options_.threads));
     // Everything checked: from here on the run's state is replaced.
     checkpoint.apply(*optimizer_);
     model_.refresh_after_update();

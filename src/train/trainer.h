@@ -10,7 +10,8 @@
 // dropout draws its masks from (seed, micro-batch number), so a run is a function of its options.
 // Every save_steps updates and after the last one the state goes to a checkpoint
 // (train/run_checkpoint.h); a resumed run continues from the latest and ends bit-identical to an
-// uninterrupted one. At the end the outputs are written (train/outputs.h).
+// uninterrupted one when it runs the same number of threads (the GEMMs' sums depend on it; the
+// CLI saves the count and reuses it, and resume() notes a different one). At the end the outputs are written (train/outputs.h).
 #pragma once
 #include <cstdio>
 #include <functional>

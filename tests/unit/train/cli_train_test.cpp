@@ -70,6 +70,12 @@ TEST_F(TrainCli, WritesAdapterMetricsAndSettings) {
   EXPECT_EQ(config["options"]["context"], 64);
   EXPECT_EQ(config["options"]["dtype"], "bf16");
   EXPECT_EQ(config["options"]["model"], dir.file("model"));
+  EXPECT_EQ(config["options"]["threads"], 1);
+
+  // Resuming the finished run with another thread count: allowed, with a note that the bits differ.
+  const auto again = test::run_cli({"train", "--resume", dir.file("run"), "--threads", "2"});
+  EXPECT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(again.err.find("the run used 1 threads, this process 2"), std::string::npos) << again.err;
 }
 
 // Starts longlora with `args` in the background (output discarded); returns its pid.
@@ -106,7 +112,8 @@ TEST_F(TrainCli, KilledAfterACheckpointAndResumedEndsBitIdentical) {
   ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed";
   ASSERT_FALSE(fs::exists(dir.file("killed/adapter")));
 
-  const auto resumed = test::run_cli({"train", "--resume", dir.file("killed"), "--threads", "1"});
+  // Every option, the thread count included, comes from the run.
+  const auto resumed = test::run_cli({"train", "--resume", dir.file("killed")});
   ASSERT_EQ(resumed.status, 0) << resumed.err;
   EXPECT_NE(resumed.err.find("continuing after update"), std::string::npos) << resumed.err;
   for (const char* f : {"adapter/adapter_model.safetensors", "adapter/adapter_config.json", "trainable_params.safetensors",
