@@ -17,6 +17,7 @@ const Command kCommands[] = {
     {"train", run_train, "continued pre-training with LoRA+ and S2-Attn (LongLoRA's fine-tune.py)"},
     {"eval", run_eval, "perplexity at several context lengths (LongLoRA's eval.py protocol)"},
     {"passkey", run_passkey, "passkey-retrieval accuracy per prompt length"},
+    {"demo", run_demo, "LongLoRA's claims at small scale on the King James Bible: report.md + perplexity.svg"},
     {"init", run_init, "a freshly initialised LLaMA to pre-train from scratch (train --full)"},
     {"merge", run_merge, "base + trained run -> HF model directory (rope scaling recorded)"},
     {"export", run_export, "trained run -> llama.cpp GGUF adapter and/or merged GGUF model"},

@@ -17,5 +17,6 @@ int run_passkey(int argc, char** argv);
 int run_merge(int argc, char** argv);
 int run_export(int argc, char** argv);
 int run_init(int argc, char** argv);
+int run_demo(int argc, char** argv);
 
 }  // namespace ll::cli

@@ -1,0 +1,35 @@
+// What `longlora demo` runs: the model, the token budgets and the evaluation, for the full demo
+// (≈ 30 minutes on 2 cores) and `--quick` (≈ 5 minutes).
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace ll::demo {
+
+struct DemoConfig {
+  std::string name;  // "full" or "quick"
+  int vocab = 2048;  // SentencePiece BPE pieces
+  // The base LLaMA.
+  int hidden = 256, layers = 4, heads = 4, kv_heads = 2, ffn = 688;
+  int64_t base_context = 256;
+  int64_t target_context = 2048;  // 8×: position-interpolation factor 8
+  // Pre-training the base from scratch (--full, full attention, cosine schedule).
+  int64_t pretrain_steps = 600, pretrain_batch = 16, pretrain_warmup = 30;
+  double pretrain_lr = 2e-3;
+  // Every context-extension run: the same token budget (steps × batch × target_context).
+  int64_t extend_steps = 60, extend_batch = 1, extend_warmup = 5;
+  double lora_lr = 2e-3;  // (b) LoRA, (c) LoRA+ full attention, (d) LongLoRA
+  double full_lr = 3e-4;  // (e) full fine-tuning
+  // Evaluation: LongLoRA's protocol on held-out books, the first eval_windows windows per context.
+  std::vector<int64_t> eval_contexts = {256, 512, 1024, 2048};
+  int64_t eval_windows = 24;
+  std::vector<std::string> eval_books = {"Isa", "Acts"};  // held out of training
+
+  nlohmann::json json() const;
+};
+
+// `scale` multiplies the step counts and evaluation windows (tests run a tiny budget).
+DemoConfig demo_config(bool quick, double scale);
+
+}  // namespace ll::demo

