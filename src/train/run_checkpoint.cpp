@@ -138,8 +138,10 @@ void save_run_checkpoint(const std::string& run_dir, const CheckpointState& stat
   const std::string root = checkpoints_root(run_dir);
   fs::create_directories(root);
   // Partial directories are what a killed save leaves behind; nothing reads them.
+  std::vector<std::string> partials;
   for (const auto& entry : fs::directory_iterator(root))
-    if (entry.path().filename().string().rfind(kPartialPrefix, 0) == 0) remove_all_or_fail(entry.path().string());
+    if (entry.path().filename().string().rfind(kPartialPrefix, 0) == 0) partials.push_back(entry.path().string());
+  for (const std::string& p : partials) remove_all_or_fail(p);
 
   const std::string partial = root + "/" + kPartialPrefix + std::to_string(state.step);
   fs::create_directories(partial);

@@ -81,6 +81,11 @@ TEST_P(ResumeAfterCrash, EndsBitIdenticalToAnUninterruptedRun) {
   }
   EXPECT_EQ(latest_checkpoint(dir.file("resumed")), checkpoint_dir(dir.file("resumed"), 2));
   EXPECT_FALSE(fs::exists(dir.file("resumed/adapter")));
+  // What a save killed halfway leaves: never read, and cleared by the next save.
+  fs::create_directories(dir.file("resumed/checkpoints/.partial-step-4"));
+  test::write_file(dir.file("resumed/checkpoints/.partial-step-4/params.safetensors"), "half a file");
+  ASSERT_TRUE(fs::exists(dir.file("resumed/checkpoints/.partial-step-4/params.safetensors")));
+  EXPECT_EQ(latest_checkpoint(dir.file("resumed")), checkpoint_dir(dir.file("resumed"), 2));
   {
     TinyRun resumed(o, dir.file("resumed"));
     resumed.trainer->resume();
@@ -102,6 +107,7 @@ TEST_P(ResumeAfterCrash, EndsBitIdenticalToAnUninterruptedRun) {
   expect_same_files(dir.file("whole"), dir.file("resumed"),
                     {"checkpoints/step-6/params.safetensors", "checkpoints/step-6/optimizer.safetensors",
                      "checkpoints/step-6/state.json", "checkpoints/step-4/params.safetensors"});
+  EXPECT_FALSE(fs::exists(dir.file("resumed/checkpoints/.partial-step-4")));
   // The killed run's step 3 was dropped from the metrics and redone.
   std::istringstream metrics(test::read_file(dir.file("resumed/metrics.jsonl")));
   int64_t expected_step = 1;
@@ -241,7 +247,6 @@ TEST_F(TrainerRun, NewRunRefusesADirectoryThatHoldsARun) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
   }
-  test::write_file(dir.file("other/notes.txt"), "x");
   fs::create_directories(dir.file("other"));
   test::write_file(dir.file("other/notes.txt"), "x");
   TinyRun elsewhere(options, dir.file("other"));
