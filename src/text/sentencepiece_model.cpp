@@ -168,7 +168,7 @@ void read_normalizer_spec(std::string_view message, const std::string& where,
   WireReader reader(message, where);
   while (!reader.done()) {
     const auto [number, wire_type] = reader.next_key();
-    const auto read_bool = [&](const char* name) {
+    const auto read_bool = [&, wire_type = wire_type](const char* name) {  // clang 14: no binding captures
       reader.expect(wire_type, Varint, name);
       return reader.varint() != 0;
     };

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# CI step: builds the libFuzzer targets (fuzz/, clang + ASan + UBSan, the "fuzz" preset) and runs
+# each for a bounded time on its seed corpus in fuzz/corpus/<target> (copied: the repository's
+# corpus is never modified). Fails on the first crash, sanitizer report, timeout (a hang) or
+# out-of-memory; the reproducer is left in $FUZZ_OUT (default build-fuzz/findings).
+#   Usage: scripts/ci-fuzz.sh [seconds per target, default 20] [target ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-20}
+shift || true
+
+scripts/install-deps.sh
+# clang and its libFuzzer/sanitizer runtimes, and LLVM's OpenMP (clang's -fopenmp links libomp).
+need=()
+for p in clang libclang-rt-14-dev libomp-14-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz
+
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  for d in fuzz/corpus/*/; do targets+=("$(basename "$d")"); done
+fi
+out=${FUZZ_OUT:-build-fuzz/findings}
+mkdir -p "$out"
+export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export OMP_NUM_THREADS=1
+failed=0
+for t in "${targets[@]}"; do
+  work=$(mktemp -d)
+  echo "== $t: ${seconds}s"
+  # -rss_limit_mb / -malloc_limit_mb: no input may make a parser allocate without bound
+  # (sizes are checked against the file before allocating); -timeout: no input may hang.
+  if ! "build-fuzz/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=512 \
+      -max_len=65536 -print_final_stats=0 -artifact_prefix="$out/$t-" "$work" "fuzz/corpus/$t" \
+      >"$out/$t.log" 2>&1; then
+    echo "FAILED: $t (reproducer and log in $out/)"
+    tail -n 40 "$out/$t.log"
+    failed=1
+  else
+    grep -E "^Done [0-9]+ runs" "$out/$t.log" || tail -n 2 "$out/$t.log"
+  fi
+  rm -rf "$work"
+done
+exit $failed
