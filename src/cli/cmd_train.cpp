@@ -1,6 +1,7 @@
 // longlora train: continued pre-training the LongLoRA way (fine-tune.py) — LoRA+ (or --full) with
 // S²-Attn at a longer context, AdamW, warm-up, gradient accumulation, clipping, checkpoints and
-// --resume, PEFT / HF outputs (train/trainer.h).
+// --resume, PEFT / HF outputs (train/trainer.h). Ctrl-C saves a checkpoint and exits 0; a NaN or
+// Inf stops or skips per --on-nan; see README "Guarantees".
 #include <cstdio>
 #include <filesystem>
 
@@ -10,6 +11,7 @@
 #include "core/threads.h"
 #include "formats/token_file.h"
 #include "text/tokenizer.h"
+#include "train/interrupt.h"
 #include "train/pretrain_data.h"
 #include "train/trainer.h"
 
@@ -54,7 +56,8 @@ void declare_flags(Args& args) {
       .option("--s2-variant", d.s2_variant, "flash (LongLoRA's released models) or roll (the paper's Algorithm 1)", "V")
       .flag("--no-checkpointing", "keep every layer's activations instead of recomputing them")
       .option("--save-steps", std::to_string(d.save_steps), "checkpoint every N updates (and after the last)", "N")
-      .option("--keep-checkpoints", std::to_string(d.keep_checkpoints), "checkpoints kept", "N");
+      .option("--keep-checkpoints", std::to_string(d.keep_checkpoints), "checkpoints kept", "N")
+      .option("--on-nan", "stop", "a NaN/Inf loss or gradient: stop (exit 2 naming the tensor) or skip the update", "P");
 }
 
 TrainOptions options_from_flags(const Args& args) {
@@ -156,13 +159,19 @@ int run_train(int argc, char** argv) {
   auto data = open_pretrain_data(options.data, *tokenizer, data_options);
 
   Trainer trainer(*model, *data, options, run_dir);
+  trainer.set_on_nan(parse_on_nan(args.str("--on-nan"), "longlora train"));
   print_settings(trainer, run_dir, resuming);
   if (resuming)
     trainer.resume();
   else
     trainer.start_new_run();
   if (resuming) std::fprintf(stderr, "longlora train: continuing after update %lld\n", static_cast<long long>(trainer.steps_done()));
-  trainer.train();
+  const InterruptHandler interrupts;
+  if (trainer.train() == Trainer::End::Interrupted) {
+    std::fprintf(stderr, "longlora train: stopped after update %lld with a checkpoint; continue with --resume %s\n",
+                 static_cast<long long>(trainer.steps_done()), run_dir.c_str());
+    return 0;
+  }
   std::fprintf(stderr, "longlora train: done; %s in %s\n",
                options.full ? "the model is" : "the adapter is", (run_dir + (options.full ? "/model" : "/adapter")).c_str());
   return 0;

@@ -11,16 +11,19 @@
 namespace ll {
 
 nlohmann::json step_record_json(const StepRecord& r) {
-  return {{"step", r.step},
-          {"loss", r.loss},
-          {"lr", r.lr},
-          {"grad_norm", r.grad_norm},
-          {"tokens", r.tokens},
-          {"loss_tokens", r.loss_tokens},
-          {"step_s", r.step_s},
-          {"tokens_per_s", r.tokens_per_s},
-          {"elapsed_s", r.elapsed_s},
-          {"peak_rss_mb", r.peak_rss_mb}};
+  nlohmann::json j = {{"step", r.step},
+                      {"loss", r.loss},
+                      {"lr", r.lr},
+                      {"grad_norm", r.grad_norm},
+                      {"tokens", r.tokens},
+                      {"loss_tokens", r.loss_tokens},
+                      {"step_s", r.step_s},
+                      {"tokens_per_s", r.tokens_per_s},
+                      {"elapsed_s", r.elapsed_s},
+                      {"peak_rss_mb", r.peak_rss_mb},
+                      {"skipped_steps", r.skipped_steps}};
+  if (!r.non_finite.empty()) j["skipped"] = r.non_finite;
+  return j;
 }
 
 MetricsLog::MetricsLog(const std::string& path, int64_t keep_through_step) : path_(path) {

@@ -21,6 +21,10 @@ struct StepRecord {
   double elapsed_s = 0;      // since this process started training
   double eta_s = 0;          // remaining steps × mean step time so far
   double peak_rss_mb = 0;    // peak resident memory of the process
+  // --on-nan skip: updates discarded so far for non-finite values, and where this attempt's
+  // fault was (train/numeric_faults.h describe(); "" = the update was applied).
+  int64_t skipped_steps = 0;
+  std::string non_finite;
 };
 
 nlohmann::json step_record_json(const StepRecord& r);

@@ -10,6 +10,7 @@
 #include "model/hf_export.h"
 #include "text/gguf_vocab.h"
 #include "text/sentencepiece_model.h"
+#include "train/numeric_faults.h"
 
 namespace ll {
 
@@ -91,6 +92,8 @@ void write_hf_model(const std::string& dir, const LlamaModel& model) {
 }
 
 void write_run_outputs(const std::string& run_dir, const LlamaModel& model, const TrainOptions& options) {
+  if (const auto bad = find_non_finite_value(model.trainable_params()))
+    fail_input(run_dir, "outputs not written: non-finite value in " + describe(*bad));
   if (options.full) {
     write_hf_model(run_dir + "/model", model);
     return;

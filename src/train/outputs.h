@@ -7,7 +7,8 @@
 //                  scaling trained at, every weight in the dtype of the base's projections (sharded
 //                  above 2 GB), and the tokenizer (the base's tokenizer.model, or a GGUF base's
 //                  vocabulary serialised as one)
-// Directories are written under a temporary name and renamed into place.
+// Directories are written under a temporary name and renamed into place. Nothing is written when a
+// trained tensor holds a NaN or Inf (InputError naming it).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>

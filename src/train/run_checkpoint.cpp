@@ -1,6 +1,7 @@
 #include "train/run_checkpoint.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +14,9 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "formats/json_file.h"
 #include "formats/safetensors_writer.h"
+#include "train/numeric_faults.h"
 
 namespace ll {
 
@@ -133,18 +136,30 @@ std::string latest_checkpoint(const std::string& run_dir) {
   return all.empty() ? std::string() : all.back();
 }
 
-void save_run_checkpoint(const std::string& run_dir, const CheckpointState& state, const AdamWOptimizer& optimizer,
-                         int64_t keep) {
-  const std::string root = checkpoints_root(run_dir);
-  fs::create_directories(root);
-  // Partial directories are what a killed save leaves behind; nothing reads them.
-  std::vector<std::string> partials;
-  for (const auto& entry : fs::directory_iterator(root))
-    if (entry.path().filename().string().rfind(kPartialPrefix, 0) == 0) partials.push_back(entry.path().string());
-  for (const std::string& p : partials) remove_all_or_fail(p);
+namespace {
 
-  const std::string partial = root + "/" + kPartialPrefix + std::to_string(state.step);
-  fs::create_directories(partial);
+void create_directories_or_fail(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) fail_input(dir, "cannot create the directory: " + ec.message());
+}
+
+// InputError naming the first parameter or AdamW moment that holds a NaN or Inf: a checkpoint
+// never stores a poisoned state (resuming it could only repeat the fault).
+void check_finite(const AdamWOptimizer& optimizer, int64_t step) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const AdamWOptimizer::Slot& s : optimizer.slots()) {
+    tensors.emplace_back(s.name, s.param->value.view());
+    tensors.emplace_back(exp_avg_name(s.name), s.m.view());
+    tensors.emplace_back(exp_avg_sq_name(s.name), s.v.view());
+  }
+  if (const auto bad = find_non_finite(tensors))
+    fail_input("checkpoint step-" + std::to_string(step), "not saved: non-finite value in " + describe(*bad));
+}
+
+void write_checkpoint_files(const std::string& partial, const CheckpointState& state,
+                            const AdamWOptimizer& optimizer) {
+  create_directories_or_fail(partial);
   NamedTensors params, moments;
   for (const AdamWOptimizer::Slot& s : optimizer.slots()) {
     params.emplace_back(s.name, s.param->value.view());
@@ -158,6 +173,7 @@ void save_run_checkpoint(const std::string& run_dir, const CheckpointState& stat
       {"version", kVersion},
       {"step", state.step},
       {"micro_batches_done", state.micro_batches_done},
+      {"skipped_steps", state.skipped_steps},
       {"dropout_seed", state.dropout_seed},
       {"data_cursor", state.data_cursor},
       {"options", state.options},
@@ -166,27 +182,76 @@ void save_run_checkpoint(const std::string& run_dir, const CheckpointState& stat
   };
   write_text_file_atomic(partial + "/" + kStateFile, record.dump(2) + "\n");
   fsync_dir(partial);
+}
 
-  const std::string final_dir = checkpoint_dir(run_dir, state.step);
-  if (fs::exists(final_dir)) remove_all_or_fail(final_dir);  // only when a run redoes a step it saved
+// Puts the finished `partial` at `final_dir`. When final_dir exists (a run that redoes a step it
+// saved) the two are exchanged in one atomic rename, so step-N is never absent, and the old one is
+// then removed from the partial name.
+void move_into_place(const std::string& partial, const std::string& final_dir) {
+  if (fs::exists(final_dir)) {
+    if (::renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) != 0)
+      fail_input(final_dir, std::string("cannot replace the checkpoint: ") + std::strerror(errno));
+    remove_all_or_fail(partial);
+    return;
+  }
   std::error_code ec;
   fs::rename(partial, final_dir, ec);
   if (ec) fail_input(final_dir, "cannot rename the finished checkpoint into place: " + ec.message());
+}
+
+}  // namespace
+
+uint64_t checkpoint_bytes(const AdamWOptimizer& optimizer) {
+  uint64_t bytes = 64 * 1024;  // state.json, with the data cursor and options, and the headers' fixed parts
+  for (const AdamWOptimizer::Slot& s : optimizer.slots())
+    bytes += 3 * (s.param->value.view().nbytes() + s.name.size() + 128);  // value, m, v and their header entries
+  return bytes;
+}
+
+void save_run_checkpoint(const std::string& run_dir, const CheckpointState& state, const AdamWOptimizer& optimizer,
+                         int64_t keep) {
+  check_finite(optimizer, state.step);
+  const std::string root = checkpoints_root(run_dir);
+  create_directories_or_fail(root);
+  // Partial directories are what a killed save leaves behind; nothing reads them.
+  std::vector<std::string> partials;
+  for (const auto& entry : fs::directory_iterator(root))
+    if (entry.path().filename().string().rfind(kPartialPrefix, 0) == 0) partials.push_back(entry.path().string());
+  for (const std::string& p : partials) remove_all_or_fail(p);
+
+  const std::string partial = root + "/" + kPartialPrefix + std::to_string(state.step);
+  try {
+    write_checkpoint_files(partial, state, optimizer);
+  } catch (const InputError& e) {
+    // A full disk, a file-size limit, an I/O error: the earlier checkpoints are untouched.
+    std::error_code ec;
+    fs::remove_all(partial, ec);
+    const std::string latest = latest_checkpoint(run_dir);
+    fail_input("checkpoint step-" + std::to_string(state.step),
+               std::string("not saved: ") + e.what() + "; " +
+                   (latest.empty() ? "the run has no earlier checkpoint"
+                                   : "the latest complete checkpoint, " + fs::path(latest).filename().string() +
+                                         ", is intact"));
+  }
+  move_into_place(partial, checkpoint_dir(run_dir, state.step));
   fsync_dir(root);
 
+  // An old checkpoint is first renamed out of the step-N names (atomically), then deleted: a kill
+  // during the deletion leaves a partial directory, which nothing reads, not a gutted step-N.
   auto complete = list_checkpoints(run_dir);
-  for (size_t i = 0; i + static_cast<size_t>(keep) < complete.size(); ++i) remove_all_or_fail(complete[i]);
+  for (size_t i = 0; i + static_cast<size_t>(keep) < complete.size(); ++i) {
+    const std::string doomed = root + "/" + kPartialPrefix + fs::path(complete[i]).filename().string() + ".old";
+    std::error_code ec;
+    fs::rename(complete[i], doomed, ec);
+    if (ec) fail_input(complete[i], "cannot remove the old checkpoint: " + ec.message());
+    remove_all_or_fail(doomed);
+  }
 }
 
 LoadedCheckpoint::LoadedCheckpoint(const std::string& dir) : dir_(dir) {
   const std::string state_path = dir + "/" + kStateFile;
   if (!fs::is_regular_file(state_path)) fail_input(state_path, "missing from the checkpoint");
-  json j;
-  try {
-    j = json::parse(read_text_file(state_path));
-  } catch (const json::parse_error& e) {
-    fail_input(state_path, std::string("not valid JSON: ") + e.what());
-  }
+  const json j = read_json_file(state_path);
   if (!j.is_object()) fail_expected(state_path, "top level", "a JSON object", j.type_name());
   const auto format = required<std::string>(j, "format", state_path, &json::is_string, "a string");
   if (format != kFormat) fail_expected(state_path, "format", std::string("'") + kFormat + "'", "'" + format + "'");
@@ -195,6 +260,10 @@ LoadedCheckpoint::LoadedCheckpoint(const std::string& dir) : dir_(dir) {
   state_.step = required<int64_t>(j, "step", state_path, &json::is_number_unsigned, "a step count ≥ 0");
   state_.micro_batches_done =
       required<int64_t>(j, "micro_batches_done", state_path, &json::is_number_unsigned, "a count ≥ 0");
+  // Absent from checkpoints written before --on-nan skip existed.
+  state_.skipped_steps = j.contains("skipped_steps") ? required<int64_t>(j, "skipped_steps", state_path,
+                                                                         &json::is_number_unsigned, "a count ≥ 0")
+                                                     : 0;
   state_.dropout_seed = required<uint64_t>(j, "dropout_seed", state_path, &json::is_number_unsigned, "a seed");
   if (!j.contains("data_cursor")) fail_input(state_path, "field 'data_cursor' is missing");
   state_.data_cursor = j["data_cursor"];

@@ -7,7 +7,8 @@
 //                          of both tensor files
 // A checkpoint is written into RUN/checkpoints/.partial-step-N (every file fsynced, state.json
 // last), which is then fsynced and renamed to step-N: a directory named step-N is complete, and
-// anything else in RUN/checkpoints is never read. Loading verifies every file before anything is
+// anything else in RUN/checkpoints is never read; checkpoints beyond --keep-checkpoints are renamed
+// back to a partial name before they are deleted. Loading verifies every file before anything is
 // used; a corrupt checkpoint throws InputError naming the file.
 #pragma once
 #include <cstdint>
@@ -24,6 +25,7 @@ namespace ll {
 struct CheckpointState {
   int64_t step = 0;                // optimizer updates done
   int64_t micro_batches_done = 0;  // forward/backward passes done: the next pass's dropout step
+  int64_t skipped_steps = 0;       // updates discarded for non-finite values (--on-nan skip)
   uint64_t dropout_seed = 0;
   nlohmann::json data_cursor;      // BatchSource::cursor()
   nlohmann::json options;          // train_options_to_json
@@ -33,9 +35,15 @@ std::string checkpoints_root(const std::string& run_dir);  // RUN/checkpoints
 std::string checkpoint_dir(const std::string& run_dir, int64_t step);  // RUN/checkpoints/step-N
 
 // Writes the checkpoint of state.step atomically (see above), then deletes the oldest complete
-// checkpoints so that `keep` remain, and any partial directory a killed run left behind.
+// checkpoints so that `keep` remain, and any partial directory a killed run left behind. Refuses
+// (InputError naming the tensor, nothing written) when a parameter or moment is not finite; when
+// a write fails (disk full, file-size limit) the partial directory is removed and the InputError
+// says that the latest complete checkpoint is intact.
 void save_run_checkpoint(const std::string& run_dir, const CheckpointState& state, const AdamWOptimizer& optimizer,
                          int64_t keep);
+
+// About how many bytes one checkpoint of this optimizer takes (a little more, never less).
+uint64_t checkpoint_bytes(const AdamWOptimizer& optimizer);
 
 // The complete checkpoints' directories, oldest (fewest steps) first.
 std::vector<std::string> list_checkpoints(const std::string& run_dir);

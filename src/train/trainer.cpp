@@ -8,8 +8,12 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/progress.h"
+#include "formats/json_file.h"
 #include "kernels/cross_entropy.h"
+#include "model/memory_plan.h"
 #include "model/train_step.h"
+#include "train/disk_space.h"
+#include "train/interrupt.h"
 #include "train/outputs.h"
 #include "train/progress_line.h"
 #include "train/run_checkpoint.h"
@@ -22,14 +26,6 @@ using nlohmann::json;
 namespace {
 
 std::string config_path(const std::string& run_dir) { return run_dir + "/train_config.json"; }
-
-json read_json_file(const std::string& path) {
-  try {
-    return json::parse(read_text_file(path));
-  } catch (const json::parse_error& e) {
-    fail_input(path, std::string("not valid JSON: ") + e.what());
-  }
-}
 
 const json& options_in(const json& j, const std::string& path) {
   if (!j.is_object() || !j.contains("options") || !j["options"].is_object())
@@ -112,9 +108,41 @@ void Trainer::write_config() const {
   write_text_file_atomic(config_path(run_dir_), config_json().dump(2) + "\n");
 }
 
+uint64_t Trainer::disk_bytes_needed() const {
+  const int64_t done = steps_done(), last = options_.max_steps, every = options_.save_steps;
+  // Saves still to come: every save_steps-th update and the last one.
+  const int64_t saves = done >= last ? 0 : last / every - done / every + (last % every != 0 ? 1 : 0);
+  const int64_t existing = static_cast<int64_t>(list_checkpoints(run_dir_).size()), keep = options_.keep_checkpoints;
+  const uint64_t checkpoint = checkpoint_bytes(*optimizer_);
+  // During a save the directory holds the complete checkpoints kept so far and the new one; at the
+  // end, the kept checkpoints and the outputs (written beside any older ones, then swapped).
+  const int64_t during_saves = saves == 0 ? 0 : std::min(keep, existing + saves - 1) + 1 - existing;
+  const int64_t at_end = std::min(keep, existing + saves) - existing;
+  uint64_t outputs = 64 * 1024;
+  if (options_.full) {
+    outputs += static_cast<uint64_t>(parameter_count(model_.config())) * dtype_size(model_.checkpoint().weight_dtype()) +
+               16 * 1024 * 1024;  // config, tokenizer
+  } else {
+    for (const NamedParam& p : model_.trainable_params()) outputs += p.param->value.view().nbytes() + p.name.size() + 128;
+  }
+  const uint64_t metrics = 1024 * static_cast<uint64_t>(std::max<int64_t>(0, last - done));
+  return std::max(static_cast<uint64_t>(std::max<int64_t>(0, during_saves)) * checkpoint,
+                  static_cast<uint64_t>(std::max<int64_t>(0, at_end)) * checkpoint + outputs) +
+         metrics;
+}
+
+void Trainer::check_disk_space() const {
+  check_available_bytes(run_dir_, disk_bytes_needed(),
+                        "this run's checkpoints (" + format_bytes(checkpoint_bytes(*optimizer_)) + " each, " +
+                            std::to_string(options_.keep_checkpoints) + " kept: --keep-checkpoints) and its outputs");
+}
+
 void Trainer::start_new_run() {
   check_new_run_dir(run_dir_);
-  fs::create_directories(run_dir_);
+  check_disk_space();
+  std::error_code ec;
+  fs::create_directories(run_dir_, ec);
+  if (ec) fail_input(run_dir_, "cannot create the run directory: " + ec.message());
   write_config();
   metrics_ = std::make_unique<MetricsLog>(run_dir_ + "/metrics.jsonl", 0);
   ready_ = true;
@@ -130,9 +158,11 @@ void Trainer::resume() {
     const LoadedCheckpoint checkpoint(latest);
     check_same_math(checkpoint.state().options, now, "--resume " + checkpoint.dir());
     checkpoint.check_matches(*optimizer_);
-    if (checkpoint.state().dropout_seed != options_.seed ||
-        checkpoint.state().micro_batches_done != checkpoint.state().step * options_.grad_accum)
-      fail_input(checkpoint.dir() + "/state.json", "step, micro_batches_done and dropout_seed disagree with the options");
+    const CheckpointState& state = checkpoint.state();
+    if (state.dropout_seed != options_.seed ||
+        state.micro_batches_done != (state.step + state.skipped_steps) * options_.grad_accum)
+      fail_input(checkpoint.dir() + "/state.json",
+                 "step, skipped_steps, micro_batches_done and dropout_seed disagree with the options");
     data_.restore(checkpoint.state().data_cursor);
     const json& saved_threads = checkpoint.state().options["threads"];
     if (progress_out_ && saved_threads != json(options_.threads))
@@ -144,7 +174,10 @@ void Trainer::resume() {
     checkpoint.apply(*optimizer_);
     model_.refresh_after_update();
     micro_batches_done_ = checkpoint.state().micro_batches_done;
+    skipped_steps_ = checkpoint.state().skipped_steps;
+    saved_step_ = checkpoint.state().step;
   }
+  check_disk_space();
   write_config();
   metrics_ = std::make_unique<MetricsLog>(run_dir_ + "/metrics.jsonl", steps_done());
   ready_ = true;
@@ -177,43 +210,85 @@ StepRecord Trainer::step() {
     r.loss_tokens += count;
   }
   r.loss = counted_micro_batches > 0 ? mean_loss_sum / counted_micro_batches : std::nan("");
-  r.grad_norm = clip_grad_norm(model_.trainable_params(), options_.max_grad_norm);
+  r.step = steps_done() + 1;
   r.lr = learning_rate(options_.schedule(), optimizer_->steps_done());
-  optimizer_->step(r.lr);
-  model_.refresh_after_update();
-  r.step = optimizer_->steps_done();
+  r.grad_norm = std::nan("");
+  if (accept_gradients(r, counted_micro_batches > 0)) {
+    r.grad_norm = clip_grad_norm(model_.trainable_params(), options_.max_grad_norm);
+    optimizer_->step(r.lr);
+    model_.refresh_after_update();
+    if (const auto bad = find_non_finite_value(model_.trainable_params()))
+      fail_input("longlora train", "update " + std::to_string(r.step) + " made a parameter non-finite: " +
+                                       describe(*bad) + ". Stopped: " + checkpoint_note());
+    consecutive_skips_ = 0;
+  }
+  r.skipped_steps = skipped_steps_;
   r.step_s = watch.seconds();
   r.tokens_per_s = r.tokens / std::max(r.step_s, 1e-9);
   r.peak_rss_mb = static_cast<double>(peak_rss_bytes()) / (1024.0 * 1024.0);
   return r;
 }
 
+std::string Trainer::checkpoint_note() const {
+  if (saved_step_ < 0) return "no checkpoint of this run was saved yet";
+  return "nothing of this update was saved; the run's latest checkpoint is step-" + std::to_string(saved_step_) +
+         " (continue with --resume " + run_dir_ + ")";
+}
+
+bool Trainer::accept_gradients(StepRecord& r, bool loss_counted) {
+  const bool bad_loss = loss_counted && !std::isfinite(r.loss);
+  const auto bad_gradient = find_non_finite_gradient(model_.trainable_params());
+  if (!bad_loss && !bad_gradient) return true;
+  std::string what = "update " + std::to_string(r.step) + ": ";
+  if (bad_loss) what += "non-finite loss (" + json(r.loss).dump() + ")" + (bad_gradient ? "; " : "");
+  if (bad_gradient) what += "non-finite gradient in " + describe(*bad_gradient);
+  if (on_nan_ == OnNan::Stop) fail_input("longlora train", what + ". Stopped (--on-nan stop): " + checkpoint_note());
+  ++skipped_steps_;
+  if (++consecutive_skips_ > kMaxConsecutiveSkips)
+    fail_input("longlora train", what + ". Stopped: " + std::to_string(consecutive_skips_) +
+                                     " updates in a row were non-finite (--on-nan skip): " + checkpoint_note());
+  model_.zero_grads();
+  r.non_finite = what;
+  if (progress_out_) std::fprintf(progress_out_, "\nlonglora train: %s: update discarded (--on-nan skip)\n", what.c_str());
+  return false;
+}
+
 void Trainer::save_checkpoint() {
   CheckpointState state;
   state.step = steps_done();
   state.micro_batches_done = micro_batches_done_;
+  state.skipped_steps = skipped_steps_;
   state.dropout_seed = options_.seed;
   state.data_cursor = data_.cursor();
   state.options = train_options_to_json(options_);
   save_run_checkpoint(run_dir_, state, *optimizer_, options_.keep_checkpoints);
+  saved_step_ = state.step;
 }
 
-void Trainer::train() {
+Trainer::End Trainer::train() {
   LL_CHECK(ready_);
   ProgressLine progress(progress_out_);
   Stopwatch elapsed;
-  const int64_t first = steps_done();
+  int64_t attempts = 0;
   while (steps_done() < options_.max_steps) {
     StepRecord r = step();
+    ++attempts;
     r.elapsed_s = elapsed.seconds();
-    r.eta_s = r.elapsed_s / static_cast<double>(r.step - first) * static_cast<double>(options_.max_steps - r.step);
+    r.eta_s = r.elapsed_s / static_cast<double>(attempts) * static_cast<double>(options_.max_steps - steps_done());
     metrics_->append(r);
     progress.show(r);
-    if (r.step % options_.save_steps == 0 || r.step == options_.max_steps) save_checkpoint();
+    const bool applied = r.non_finite.empty();
+    if (applied && (r.step % options_.save_steps == 0 || r.step == options_.max_steps)) save_checkpoint();
     if (on_step) on_step(r);
+    if (interrupt_requested() && steps_done() < options_.max_steps) {
+      if (saved_step_ != steps_done()) save_checkpoint();
+      progress.finish();
+      return End::Interrupted;
+    }
   }
   progress.finish();
   write_run_outputs(run_dir_, model_, options_);
+  return End::Finished;
 }
 
 }  // namespace ll

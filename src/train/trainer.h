@@ -12,6 +12,14 @@
 // (train/run_checkpoint.h); a resumed run continues from the latest and ends bit-identical to an
 // uninterrupted one when it runs the same number of threads (the GEMMs' sums depend on it; the
 // CLI saves the count and reuses it, and resume() notes a different one). At the end the outputs are written (train/outputs.h).
+//
+// Faults (README "Guarantees"): after each update's backward the loss and every gradient are
+// checked; a NaN or Inf stops the run naming the tensor and layer (--on-nan stop) or discards the
+// update (--on-nan skip: counted in metrics.jsonl, at most kMaxConsecutiveSkips in a row), and an
+// update that makes a parameter non-finite always stops it; no checkpoint or output holds a
+// non-finite value. Before the first update the run directory must have room for the next
+// checkpoints and the outputs. Under an InterruptHandler (train/interrupt.h) a SIGINT ends train()
+// after the current update with a checkpoint.
 #pragma once
 #include <cstdio>
 #include <functional>
@@ -22,6 +30,7 @@
 #include "model/llama_model.h"
 #include "train/batch_source.h"
 #include "train/metrics.h"
+#include "train/numeric_faults.h"
 #include "train/optimizer.h"
 #include "train/train_options.h"
 
@@ -45,14 +54,28 @@ class Trainer {
   // model and the data must outlive the trainer.
   Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& options, std::string run_dir);
 
-  // Starts a new run in run_dir, which must not exist or be empty: writes train_config.json.
+  // Consecutive updates --on-nan skip may discard before the run stops all the same.
+  static constexpr int64_t kMaxConsecutiveSkips = 10;
+
+  // Starts a new run in run_dir, which must not exist or be empty: checks the free space, then
+  // writes train_config.json.
   void start_new_run();
   // Continues the run in run_dir from its latest complete checkpoint (from the start when it has
   // none). Every option that changes the math must equal the run's (InputError naming it). The
-  // checkpoint is verified and the data cursor restored before anything in run_dir is written.
+  // checkpoint is verified, the data cursor restored and the free space checked before anything
+  // in run_dir is written.
   void resume();
-  // Trains up to max_steps updates, checkpointing, then writes the outputs.
-  void train();
+  enum class End { Finished, Interrupted };
+  // Trains up to max_steps updates, checkpointing, then writes the outputs (Finished). After an
+  // interrupt (train/interrupt.h) it returns after the current update, with a checkpoint of it
+  // and no outputs (Interrupted). A non-finite value it cannot skip throws InputError.
+  End train();
+
+  // What a NaN or Inf loss or gradient does (default: stop).
+  void set_on_nan(OnNan policy) { on_nan_ = policy; }
+  // Bytes the rest of the run may still need in run_dir at its peak: new checkpoints before the
+  // oldest are deleted, and the outputs.
+  uint64_t disk_bytes_needed() const;
 
   // Called after every update (after its checkpoint, when it has one).
   std::function<void(const StepRecord&)> on_step;
@@ -61,6 +84,7 @@ class Trainer {
 
   const TrainOptions& options() const { return options_; }
   int64_t steps_done() const { return optimizer_->steps_done(); }
+  int64_t skipped_steps() const { return skipped_steps_; }
   // Trainable parameters and elements.
   int64_t trainable_tensors() const { return static_cast<int64_t>(model_.trainable_params().size()); }
   int64_t trainable_elements() const;
@@ -69,8 +93,14 @@ class Trainer {
 
  private:
   StepRecord step();
+  // After backward: InputError (stop) or the record marked skipped and the gradients zeroed
+  // (skip) when the loss or a gradient is not finite. True when the update goes ahead.
+  bool accept_gradients(StepRecord& r, bool loss_counted);
   void save_checkpoint();
+  // What the run keeps after a fault: its latest checkpoint, for the error message.
+  std::string checkpoint_note() const;
   void write_config() const;
+  void check_disk_space() const;
 
   LlamaModel& model_;
   BatchSource& data_;
@@ -80,6 +110,10 @@ class Trainer {
   std::unique_ptr<MetricsLog> metrics_;
   Arena arena_;
   int64_t micro_batches_done_ = 0;
+  int64_t skipped_steps_ = 0;       // updates discarded (--on-nan skip), whole run
+  int64_t consecutive_skips_ = 0;   // since the last applied update
+  int64_t saved_step_ = -1;         // step of the latest checkpoint (or -1)
+  OnNan on_nan_ = OnNan::Stop;
   bool ready_ = false;  // start_new_run() or resume() called
   std::FILE* progress_out_ = stderr;
 };
