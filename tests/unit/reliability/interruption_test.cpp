@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -80,6 +81,13 @@ bool partial_checkpoint_exists(const std::string& run) {
   return false;
 }
 
+// The step of the run's newest complete checkpoint; 0 when it has none.
+int64_t newest_step(const std::string& run) {
+  const std::string latest = latest_checkpoint(run);
+  if (latest.empty()) return 0;
+  return std::stoll(fs::path(latest).filename().string().substr(std::string("step-").size()));
+}
+
 TEST_F(Interruption, KilledAtRandomPointsAndResumedEndsBitIdentical) {
   run_whole();
   const std::string run = dir.file("killed");
@@ -94,9 +102,12 @@ TEST_F(Interruption, KilledAtRandomPointsAndResumedEndsBitIdentical) {
       // In the middle of a checkpoint write: as soon as a partial directory appears.
       alive = wait_until(pid, [&] { return partial_checkpoint_exists(run); }, &status);
     } else {
-      // Anywhere: after a random time (an update takes a few milliseconds here).
-      const auto at = Clock::now() + std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 400)(rng));
-      alive = wait_until(pid, [&] { return Clock::now() >= at; }, &status);
+      // Anywhere: a random time after the run has reached a random update (at most two past its
+      // newest checkpoint, and short of the last, however fast the machine runs the updates).
+      const int64_t target = std::min<int64_t>(
+          kSteps - 1, newest_step(run) + std::uniform_int_distribution<int>(0, 2)(rng));
+      alive = wait_until(pid, [&] { return newest_step(run) >= target; }, &status);
+      if (alive) std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 3000)(rng)));
     }
     if (alive && attempt < 10) {
       during_writes += partial_checkpoint_exists(run);
