@@ -1,7 +1,9 @@
 #include "kernels/matmul.h"
 
 #include <dnnl.hpp>
+#include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -21,15 +23,17 @@ dnnl::engine& cpu_engine() {
   return eng;
 }
 
-// One primitive per (shapes, strides, dtypes, accumulate): oneDNN JIT-compiles each.
+// One primitive per (shapes, strides, dtypes, accumulate, threads): oneDNN JIT-compiles each, and a
+// primitive runs with the thread count it was created with.
 struct GemmKey {
   int64_t M, N, K;
-  int64_t a_rs, a_cs, b_rs, b_cs, c_rs;  // row/column strides of A[M,K], B[K,N], C[M,N]
-  dt type;                               // dtype of A and B
+  int64_t a_rs, a_cs, b_rs, b_cs, c_rs, c_cs;  // row/column strides of A[M,K], B[K,N], C[M,N]
+  dt type;                                     // dtype of A and B
   bool accumulate;
+  int threads;
   bool operator<(const GemmKey& o) const {
-    return std::tie(M, N, K, a_rs, a_cs, b_rs, b_cs, c_rs, type, accumulate) <
-           std::tie(o.M, o.N, o.K, o.a_rs, o.a_cs, o.b_rs, o.b_cs, o.c_rs, o.type, o.accumulate);
+    return std::tie(M, N, K, a_rs, a_cs, b_rs, b_cs, c_rs, c_cs, type, accumulate, threads) <
+           std::tie(o.M, o.N, o.K, o.a_rs, o.a_cs, o.b_rs, o.b_cs, o.c_rs, o.c_cs, o.type, o.accumulate, o.threads);
   }
 };
 
@@ -47,7 +51,7 @@ const GemmPrimitive& gemm_primitive(const GemmKey& key) {
   GemmPrimitive g;
   g.a = dnnl::memory::desc({key.M, key.K}, key.type, {key.a_rs, key.a_cs});
   g.b = dnnl::memory::desc({key.K, key.N}, key.type, {key.b_rs, key.b_cs});
-  g.c = dnnl::memory::desc({key.M, key.N}, dt::f32, {key.c_rs, 1});
+  g.c = dnnl::memory::desc({key.M, key.N}, dt::f32, {key.c_rs, key.c_cs});
   dnnl::primitive_attr attr;
   if (key.accumulate) {
     dnnl::post_ops ops;
@@ -59,16 +63,42 @@ const GemmPrimitive& gemm_primitive(const GemmKey& key) {
   return cache.emplace(key, std::move(g)).first->second;
 }
 
-// C[M,N] (+)= A[M,K]·B[K,N]; A and B given by pointer and (row, column) strides in elements.
-void run_gemm(float* c, int64_t ldc, const void* a, int64_t a_rs, int64_t a_cs, const void* b, int64_t b_rs,
-              int64_t b_cs, int64_t M, int64_t N, int64_t K, dt type, bool accumulate) {
+// Products below this many flops run on the calling thread alone: waking the other threads for a
+// parallel region costs ~15 µs here (far more when the machine is busy), more than they save on
+// the per-token products of decoding and the GEMMs of tiny models.
+constexpr double kSerialGemmFlops = 4e6;
+
+// Sets this thread's OpenMP thread count for one scope (oneDNN reads it when it creates and runs
+// a primitive).
+class ThreadCountScope {
+ public:
+  explicit ThreadCountScope(int threads) : saved_(omp_get_max_threads()) {
+    if (threads != saved_) omp_set_num_threads(threads);
+  }
+  ~ThreadCountScope() {
+    if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
+  }
+  ThreadCountScope(const ThreadCountScope&) = delete;
+  ThreadCountScope& operator=(const ThreadCountScope&) = delete;
+
+ private:
+  int saved_;
+};
+
+// C[M,N] (+)= A[M,K]·B[K,N]; A, B and C given by pointer and (row, column) strides in elements.
+void run_gemm(float* c, int64_t c_rs, int64_t c_cs, const void* a, int64_t a_rs, int64_t a_cs, const void* b,
+              int64_t b_rs, int64_t b_cs, int64_t M, int64_t N, int64_t K, dt type, bool accumulate) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     if (!accumulate)
-      for (int64_t i = 0; i < M; ++i) std::memset(c + i * ldc, 0, N * sizeof(float));
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) c[i * c_rs + j * c_cs] = 0.0f;
     return;
   }
-  const GemmPrimitive& g = gemm_primitive({M, N, K, a_rs, a_cs, b_rs, b_cs, ldc, type, accumulate});
+  const int threads = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < kSerialGemmFlops
+                          ? 1 : omp_get_max_threads();
+  const ThreadCountScope thread_count(threads);
+  const GemmPrimitive& g = gemm_primitive({M, N, K, a_rs, a_cs, b_rs, b_cs, c_rs, c_cs, type, accumulate, threads});
   dnnl::engine& eng = cpu_engine();
   dnnl::memory am(g.a, eng, const_cast<void*>(a)), bm(g.b, eng, const_cast<void*>(b)), cm(g.c, eng, c);
   thread_local dnnl::stream s(eng);
@@ -94,16 +124,32 @@ struct Operand {
   dt type;
 };
 
+// Conversions big enough to be worth waking the other threads for (elements).
+constexpr int64_t kParallelConversion = 1 << 16;
+
 Operand prepare_activation(const float* x, int64_t ld, int64_t rows, int64_t cols, Precision p, int slot) {
   if (p == Precision::F32) return {x, ld, dt::f32};
   if (native_bf16_gemm()) {
     uint16_t* buf = scratch<uint16_t>(slot, rows * cols);
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelConversion)
     for (int64_t i = 0; i < rows; ++i) f32_to_bf16(buf + i * cols, x + i * ld, cols);
     return {buf, cols, dt::bf16};
   }
   float* buf = scratch<float>(slot, rows * cols);
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelConversion)
   for (int64_t i = 0; i < rows; ++i) round_to_bf16(buf + i * cols, x + i * ld, cols);
   return {buf, cols, dt::f32};
+}
+
+// dst[n] = src[n] converted by `convert` (one of half.h's bulk converters), in parallel pieces.
+template <class Dst, class Src>
+void convert_parallel(Dst* dst, const Src* src, int64_t n, void (*convert)(Dst*, const Src*, int64_t)) {
+  const int64_t pieces = (n + kParallelConversion - 1) / kParallelConversion;
+#pragma omp parallel for schedule(static) if (pieces > 1)
+  for (int64_t i = 0; i < pieces; ++i) {
+    const int64_t begin = i * kParallelConversion;
+    convert(dst + begin, src + begin, std::min(kParallelConversion, n - begin));
+  }
 }
 
 dt weight_type(const GemmWeight& w) { return w.view().dtype == DType::BF16 ? dt::bf16 : dt::f32; }
@@ -144,17 +190,22 @@ void GemmWeight::update(const Tensor& w) {
     return;
   }
   if (copy_.empty() || !copy_.view().same_shape(w)) copy_ = OwnedTensor(want, {w.shape[0], w.shape[1]});
+  // Trainable weights come through here after every optimizer step: the conversions run in parallel.
+  using ToBf16 = void (*)(uint16_t*, const float*, int64_t);
+  using Round = void (*)(float*, const float*, int64_t);
   if (want == DType::BF16) {
     if (w.dtype == DType::F32) {
-      f32_to_bf16(copy_.as<uint16_t>(), static_cast<const float*>(w.data), n);
+      convert_parallel(copy_.as<uint16_t>(), static_cast<const float*>(w.data), n, static_cast<ToBf16>(f32_to_bf16));
     } else {  // f16 -> f32 -> bf16
       std::vector<float> tmp(static_cast<size_t>(n));
       to_f32(tmp.data(), w.data, w.dtype, n);
-      f32_to_bf16(copy_.as<uint16_t>(), tmp.data(), n);
+      convert_parallel(copy_.as<uint16_t>(), tmp.data(), n, static_cast<ToBf16>(f32_to_bf16));
     }
+  } else if (w.dtype == DType::F32 && needs_rounding) {
+    convert_parallel(copy_.as<float>(), static_cast<const float*>(w.data), n, static_cast<Round>(round_to_bf16));
   } else {
     to_f32(copy_.as<float>(), w.data, w.dtype, n);
-    if (needs_rounding) round_to_bf16(copy_.as<float>(), copy_.as<float>(), n);
+    if (needs_rounding) convert_parallel(copy_.as<float>(), copy_.as<float>(), n, static_cast<Round>(round_to_bf16));
   }
   view_ = copy_.view();
 }
@@ -163,8 +214,15 @@ void linear_forward(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t 
                     bool accumulate) {
   const int64_t N = w.rows(), K = w.cols();
   const Operand a = prepare_activation(x, ldx, M, K, w.precision(), 0);
+  if (M == 1) {
+    // A single row (decoding): yᵀ[N, 1] = W[N, K]·xᵀ[K, 1], which oneDNN runs as a matrix-vector
+    // product streaming W row by row, ~1.5× the rate of the form below. (oneDNN's JIT GEMM takes no
+    // output with a column stride other than 1, so this is for one row only.)
+    run_gemm(y, 1, 1, w.view().data, K, 1, a.data, 1, 1, N, 1, K, weight_type(w), accumulate);
+    return;
+  }
   // B[K, N] = Wᵀ: element (k, n) at n*K + k.
-  run_gemm(y, ldy, a.data, a.ld, 1, w.view().data, 1, K, M, N, K, weight_type(w), accumulate);
+  run_gemm(y, ldy, 1, a.data, a.ld, 1, w.view().data, 1, K, M, N, K, weight_type(w), accumulate);
 }
 
 void linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t lddy, int64_t M,
@@ -172,7 +230,7 @@ void linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t ldd
   const int64_t N = w.rows(), K = w.cols();
   const Operand a = prepare_activation(dy, lddy, M, N, w.precision(), 0);
   // B[N, K] = W as stored.
-  run_gemm(dx, lddx, a.data, a.ld, 1, w.view().data, K, 1, M, K, N, weight_type(w), accumulate);
+  run_gemm(dx, lddx, 1, a.data, a.ld, 1, w.view().data, K, 1, M, K, N, weight_type(w), accumulate);
 }
 
 void linear_backward_weight(float* dw, const float* dy, int64_t lddy, const float* x, int64_t ldx, int64_t M,
@@ -180,7 +238,7 @@ void linear_backward_weight(float* dw, const float* dy, int64_t lddy, const floa
   const Operand a = prepare_activation(dy, lddy, M, N, p, 0);  // dy [M, N]: used as A = dyᵀ [N, M]
   const Operand b = prepare_activation(x, ldx, M, K, p, 1);    // x [M, K]
   LL_CHECK(a.type == b.type);
-  run_gemm(dw, K, a.data, 1, a.ld, b.data, b.ld, 1, N, K, M, a.type, accumulate);
+  run_gemm(dw, K, 1, a.data, 1, a.ld, b.data, b.ld, 1, N, K, M, a.type, accumulate);
 }
 
 }  // namespace ll

@@ -10,6 +10,11 @@
 
 namespace ll {
 
+// Rows of logits the vocabulary head computes at a time (training and evaluation), so the [rows, V]
+// logits never exist at once. 1024 rows run its GEMMs near oneDNN's large-matrix rate (256-row
+// chunks ran them ~30% slower: docs/perf.md) for 4 MiB of logits per 1000 vocabulary entries.
+constexpr int64_t kLogitChunkRows = 1024;
+
 // hidden [R, C] = final-norm hidden states for tokens [R] (R = B·T, row b at positions 0..T-1),
 // attention restricted by `mask` (Causal for inference and eval).
 void forward_hidden(const LlamaModel& model, const BatchLayout& batch, const int32_t* tokens,
@@ -21,7 +26,7 @@ void compute_logits(const LlamaModel& model, const float* hidden, int64_t rows, 
 // Σ over rows with targets[r] ≠ −100 of −log softmax(hidden[r] · lm_headᵀ)[targets[r]], computed
 // `chunk` rows at a time so the [rows, V] logits never exist at once.
 double lm_head_loss_sum(const LlamaModel& model, const float* hidden, const int32_t* targets, int64_t rows,
-                        Arena& arena, int64_t chunk = 256);
+                        Arena& arena, int64_t chunk = kLogitChunkRows);
 
 // Appends tokens [n] to the cache (positions cache.length() ..) and writes the logits of the last
 // one to logits_last [V]. Long inputs run in chunks of `chunk` tokens (bounded activations).

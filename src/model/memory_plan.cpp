@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "kernels/attention/attention.h"
+#include "model/forward.h"
 
 namespace ll {
 
@@ -11,7 +12,6 @@ namespace {
 
 constexpr uint64_t kF32 = 4;
 constexpr int64_t kPrefillChunk = 512;  // model/forward.h forward_cached
-constexpr int64_t kLossChunk = 256;     // model/forward.h lm_head_loss_sum
 
 struct Sizes {
   uint64_t C, F, V, L, qdim, kvdim, D, Hq;
@@ -78,7 +78,7 @@ MemoryPlan plan_training(const LlamaConfig& config, DType weight_dtype, Precisio
   // One layer recomputed with its lse, plus the gradients flowing through it.
   plan.parts.push_back({"one layer's activations + gradients",
                         N * (2 * s.layer_floats_per_token() + 4 * s.C) * kF32 + s.Hq * N * kF32});
-  plan.parts.push_back({"cross-entropy chunk", std::min<uint64_t>(N, kLossChunk) * s.V * kF32});
+  plan.parts.push_back({"cross-entropy chunk", std::min<uint64_t>(N, kLogitChunkRows) * s.V * kF32});
   plan.parts.push_back({"attention scratch", attention_scratch_bytes(config.head_dim, threads)});
   return plan;
 }

@@ -44,15 +44,25 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
   const RopeTable& rope = model.rope(layout.T);
 
   // x_0 = embed[tokens];  x_{l+1} = layer_l(x_l). Layer inputs are kept (the checkpoints); without
-  // checkpointing every layer's activations are kept too.
+  // checkpointing every layer's activations are kept too. With checkpointing the last layer's are
+  // kept as well: its backward comes first, so recomputing them would only cost time.
   float* xs = arena.alloc<float>((L + 1) * R * C);
   auto x_at = [&](int64_t l) { return xs + l * R * C; };
+  // The head's and the backward's buffers come before the kept activations, so that the last
+  // layer's can be released right after its backward (checkpointing keeps only the inputs then).
+  float* hidden = arena.alloc<float>(R * C);
+  float* rstd = arena.alloc<float>(R);
+  float* d_hidden = arena.alloc<float>(R * C);
+  float* dx = arena.alloc<float>(R * C);
+  float* dx_below = arena.alloc<float>(R * C);
+  const Arena::Mark before_kept = arena.mark();
   embedding_forward(x_at(0), batch.tokens.data(), R, model.embed_table());
-  std::vector<LayerActivations> kept(o.checkpointing ? 0 : static_cast<size_t>(L));
+  std::vector<LayerActivations> kept(static_cast<size_t>(L));
+  auto is_kept = [&](int64_t l) { return !o.checkpointing || l == L - 1; };
   for (int64_t l = 0; l < L; ++l) {
     AttentionPlan plan;
     plan.mask = mask;
-    if (o.checkpointing) {
+    if (!is_kept(l)) {
       ArenaScope layer_scope(arena);
       const LayerActivations acts = alloc_layer_activations(model, l, layout, /*for_backward=*/false, arena);
       layer_forward(model, l, layout, pos.data(), rope, x_at(l), x_at(l + 1), acts, plan, o.dropout, arena);
@@ -64,10 +74,7 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
   }
 
   // h = rmsnorm(x_L); per chunk of rows: logits = h·lm_headᵀ, loss, and straight back to dh.
-  float* hidden = arena.alloc<float>(R * C);
-  float* rstd = arena.alloc<float>(R);
   rmsnorm_forward(hidden, rstd, x_at(L), model.final_norm.data(), R, Ci, c.rms_norm_eps);
-  float* d_hidden = arena.alloc<float>(R * C);
   LossSum loss;
   {
     ArenaScope head_scope(arena);
@@ -86,25 +93,26 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
   loss.count = counted_rows(batch.targets);
 
   // h = rmsnorm(x_L):  dx_L
-  float* dx = arena.alloc<float>(R * C);
-  float* dx_below = arena.alloc<float>(R * C);
   std::memset(dx, 0, static_cast<size_t>(R * C) * sizeof(float));
   rmsnorm_backward(dx, model.final_norm.grad_data(), d_hidden, x_at(L), model.final_norm.data(), rstd, R, Ci);
 
   // Layers in reverse; with checkpointing, each layer's forward is recomputed from its input first.
   for (int64_t l = L - 1; l >= 0; --l) {
-    ArenaScope layer_scope(arena);
-    LayerActivations acts;
-    if (o.checkpointing) {
-      acts = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena);
-      float* x_out = arena.alloc<float>(R * C);
-      AttentionPlan plan;
-      plan.mask = mask;
-      layer_forward(model, l, layout, pos.data(), rope, x_at(l), x_out, acts, plan, o.dropout, arena);
-    } else {
-      acts = kept[static_cast<size_t>(l)];
+    {
+      ArenaScope layer_scope(arena);
+      LayerActivations acts;
+      if (!is_kept(l)) {
+        acts = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena);
+        float* x_out = arena.alloc<float>(R * C);
+        AttentionPlan plan;
+        plan.mask = mask;
+        layer_forward(model, l, layout, pos.data(), rope, x_at(l), x_out, acts, plan, o.dropout, arena);
+      } else {
+        acts = kept[static_cast<size_t>(l)];
+      }
+      layer_backward(model, l, layout, pos.data(), rope, x_at(l), acts, mask, dx, dx_below, o.dropout, arena);
     }
-    layer_backward(model, l, layout, pos.data(), rope, x_at(l), acts, mask, dx, dx_below, o.dropout, arena);
+    if (o.checkpointing && l == L - 1) arena.release(before_kept);  // the last layer's kept activations
     std::swap(dx, dx_below);
   }
 

@@ -5,14 +5,16 @@
 //   loss = Σ_{rows r with target ≠ −100} −log softmax(logits_r)[target_r]
 //
 // The vocabulary head runs `loss_chunk` rows at a time (logits, softmax-CE, and their backward),
-// so the [R, V] logits never exist. With checkpointing only the layer inputs x_l are kept; each
-// layer's forward is recomputed just before its backward.
+// so the [R, V] logits never exist. With checkpointing only the layer inputs x_l are kept, and the
+// last layer's activations until its backward (which comes first); every other layer's forward is
+// recomputed just before its backward.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "core/arena.h"
 #include "kernels/attention/attention.h"
+#include "model/forward.h"
 #include "model/layer.h"
 #include "model/llama_model.h"
 
@@ -30,7 +32,7 @@ struct TrainPassOptions {
   bool checkpointing = true;
   float grad_scale = 1;       // gradients are those of grad_scale · Σ loss
   DropoutContext dropout;
-  int64_t loss_chunk = 256;   // rows of logits at a time
+  int64_t loss_chunk = kLogitChunkRows;  // rows of logits at a time
 };
 
 struct LossSum {

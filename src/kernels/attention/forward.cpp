@@ -93,6 +93,9 @@ void forward_task(const AttentionPlan& plan, const QueryTask& task, const Attent
 
 }  // namespace
 
+// Visible (query, key) pairs × head dim below which the forward runs on one thread (~1 MFLOP).
+constexpr int64_t kSerialForwardWork = int64_t{1} << 18;
+
 int64_t forward_scratch_floats(int64_t head_dim, int query_tile, int key_tile) {
   ScratchCarver counter(nullptr);
   ForwardTiles tiles(counter, head_dim, query_tile, key_tile);
@@ -101,7 +104,11 @@ int64_t forward_scratch_floats(int64_t head_dim, int query_tile, int key_tile) {
 
 void flash_forward(const AttentionPlan& plan, const AttentionQKV& in, const HeadsView& o, float* lse,
                    Arena& scratch, const TileKernels& kernels) {
-  const int threads = num_threads();
+  // Small calls (a decoded token of a small model) run on this thread alone: waking the others for
+  // a parallel region costs more than they would save (docs/perf.md, "Generation").
+  int64_t pairs = 0;
+  for (const QueryTask& task : plan.query_tasks) pairs += task.cost;
+  const int threads = pairs * plan.head_dim < kSerialForwardWork ? 1 : num_threads();
   const int64_t per_thread = forward_scratch_floats(plan.head_dim, plan.query_tile, plan.key_tile);
   ArenaScope scope(scratch);
   float* blocks = scratch.alloc<float>(per_thread * threads);

@@ -95,7 +95,11 @@ INSTANTIATE_TEST_SUITE_P(
     Shapes, MatmulTest,
     ::testing::Values(Case{7, 13, 37, Precision::F32, DType::F32}, Case{1, 29, 64, Precision::F32, DType::F16},
                       Case{33, 65, 17, Precision::F32, DType::BF16}, Case{7, 13, 37, Precision::BF16, DType::F32},
-                      Case{130, 31, 96, Precision::BF16, DType::F16}, Case{5, 257, 11, Precision::BF16, DType::BF16}));
+                      Case{130, 31, 96, Precision::BF16, DType::F16}, Case{5, 257, 11, Precision::BF16, DType::BF16},
+                      // one row: the forward runs as a matrix-vector product
+                      Case{1, 40, 33, Precision::BF16, DType::F32}, Case{1, 5000, 600, Precision::F32, DType::F32},
+                      // above the size run on one thread: the products run on every thread
+                      Case{130, 257, 96, Precision::F32, DType::F32}, Case{67, 300, 129, Precision::BF16, DType::F32}));
 
 // The gradients the backward functions return are those of the loss L = Σ r ⊙ (x·Wᵀ), checked
 // by central differences in double.
