@@ -1,153 +1,127 @@
-// Training speed: tokens/s and peak memory of LongLoRA training steps through the real trainer
-// (forward + backward with per-layer checkpointing, clipping, AdamW, re-preparing the GEMM weights),
-// with its defaults — LoRA+ (r 8 on q/k/v/o, trainable embeddings and norms), bf16 compute, S²-Attn
-// (flash form, ratio 1/4), batch 1, one micro-batch per step — for:
-//   stories260K (real)      dim 64, 5 layers, vocab 512, context 512
-//   ref dim512 L8 V32000    a freshly initialised LLaMA of the reference shape, context 4096
-// Each configuration runs in its own process so that its peak RSS is its own; printed next to the
-// memory plan (model/memory_plan.h plan_training) for the same configuration.
+// Training speed: tokens/s, step time, achieved GFLOP/s and peak memory of training steps through
+// the real trainer (forward + backward, clipping, AdamW, re-preparing the GEMM weights), next to the
+// PyTorch peer (bench/peer/longlora_step.py: the same shapes and S²-Attn in plain PyTorch) run in
+// the same invocation, and next to the GEMM ceiling (oneDNN on the model's own shapes) measured in
+// the same invocation.
 //
-// usage: bench_train_step [--steps N] [--threads N] [--only stories|ref]
-#include <sys/wait.h>
-#include <unistd.h>
-
+// Presets (every size can be overridden by flags):
+//   ref        the reference: dim 512, 8 layers, 8 heads, FFN 1376, vocab 32000, context
+//              4096, S²-Attn 1/4, LoRA r 8 on q/k/v/o + trainable embed/norm, batch 1
+//   demo       the demo's short-context model: hidden 256, 4 layers, 4 heads (2 KV), FFN 688, vocab
+//              2048, context 256, batch 16, --full
+//   demo-long  the same model at context 2048, batch 1, LoRA+ with S²-Attn
+//   stories    the real stories260K at context 512, LoRA+
+// FLOPs are counted by model/step_flops.h (GEMMs, and attention's needed causal work only).
+// Figures come twice: on the wall clock and on a CPU-time basis (FLOPs ÷ process CPU seconds ÷
+// threads: what the run does per core-second it actually got, steadier on a shared machine).
+//
+// usage: bench_train_step [--preset ref|demo|demo-long|stories] [--context N] [--batch N]
+//        [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--vocab N] [--full 0|1]
+//        [--dtype f32|bf16] [--s2-group G] [--checkpointing on|off|both] [--steps N] [--threads N]
+//        [--peer none|f32|bf16|all] [--peer-steps N] [--peer-blas DIR] [--omp-wait-policy passive|active]
+// --peer-blas DIR puts DIR first on the peer's LD_LIBRARY_PATH (e.g. an OpenBLAS libblas.so.3:
+// Debian's PyTorch otherwise runs on the reference BLAS at well under 1 GFLOP/s here).
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "core/progress.h"
-#include "core/threads.h"
-#include "model/init_weights.h"
-#include "model/memory_plan.h"
-#include "train/trainer.h"
+#include "train_bench.h"
+
+using namespace bench;
 
 namespace {
 
-using namespace ll;
-namespace fs = std::filesystem;
-
-// Rows of pseudo-random tokens (the speed does not depend on the text).
-class SyntheticRows : public BatchSource {
- public:
-  SyntheticRows(int64_t context, int32_t vocab) : context_(context), vocab_(vocab) {}
-  TrainBatch next(int64_t batch_size) override {
-    TrainBatch b;
-    b.layout.B = batch_size;
-    b.layout.T = context_;
-    b.layout.lengths.assign(static_cast<size_t>(batch_size), context_);
-    for (int64_t i = 0; i < batch_size * context_; ++i) {
-      state_ = state_ * 6364136223846793005ull + 1442695040888963407ull;
-      b.tokens.push_back(static_cast<int32_t>(3 + (state_ >> 33) % static_cast<uint64_t>(vocab_ - 3)));
-    }
-    for (int64_t i = 0; i < batch_size * context_; ++i)
-      b.targets.push_back((i + 1) % context_ ? b.tokens[static_cast<size_t>(i + 1)] : -100);
-    return b;
-  }
-  nlohmann::json cursor() const override { return {{"state", state_}}; }
-  void restore(const nlohmann::json& c) override { state_ = c.at("state").get<uint64_t>(); }
-  int64_t rows_per_epoch() const override { return 1 << 20; }
-  int64_t tokens_per_epoch() const override { return rows_per_epoch() * context_; }
-  std::string describe() const override { return "synthetic tokens"; }
-
- private:
-  int64_t context_;
-  int32_t vocab_;
-  uint64_t state_ = 1;
-};
-
-// One configuration: 1 warm-up step, then `steps` timed ones.
-void run(const char* label, const std::string& model_path, int64_t context, int64_t steps) {
-  TrainOptions o;
-  o.model = model_path;
-  o.data = "synthetic";
-  o.context = context;
-  o.grad_accum = 1;
-  o.max_steps = steps + 1;
-  o.warmup_steps = 0;
-  o.save_steps = 1'000'000;  // only the final checkpoint, after the timed steps
-  auto model = open_training_model(o);
-  SyntheticRows data(context, static_cast<int32_t>(model->config().vocab_size));
-  const std::string run_dir = fs::temp_directory_path().string() + "/longlora-bench-train-" + std::to_string(::getpid());
-  fs::remove_all(run_dir);
-  Trainer trainer(*model, data, o, run_dir);
-  trainer.set_progress_output(nullptr);
-  double seconds = 0;
-  int64_t tokens = 0;
-  trainer.on_step = [&](const StepRecord& r) {
-    if (r.step == 1) return;  // warm-up: oneDNN primitives, page-in
-    seconds += r.step_s;
-    tokens += r.tokens;
-  };
-  trainer.start_new_run();
-  trainer.train();
-  fs::remove_all(run_dir);
-  const LlamaConfig& c = model->config();
-  const MemoryPlan plan = plan_training(c, model->checkpoint().weight_dtype(), model->precision(), context, num_threads());
-  std::printf("%-24s context %5lld  S2 flash 1/4  LoRA+ r8 %s  %lld trainable params: %8.1f tok/s  %7.2f s/step  "
-              "peak RSS %s (plan %s)\n",
-              label, static_cast<long long>(context), o.dtype.c_str(), static_cast<long long>(trainer.trainable_elements()),
-              tokens / seconds, seconds / steps, format_bytes(peak_rss_bytes()).c_str(), format_bytes(plan.total()).c_str());
-  std::fflush(stdout);
-}
-
-// Runs `body` in a child process (its own peak RSS; the parent never starts OpenMP).
-template <class Body>
-void in_child(Body body) {
-  std::fflush(stdout);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    body();
-    std::fflush(stdout);
-    std::_Exit(0);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) std::printf("  (configuration failed: status %d)\n", status);
+std::string describe(const Setup& s) {
+  const LlamaConfig& c = s.model;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "dim %lld, %lld layers, %lld/%lld heads, FFN %lld, vocab %lld, context %lld, batch %lld, %s, %s",
+                static_cast<long long>(c.hidden_size), static_cast<long long>(c.num_layers),
+                static_cast<long long>(c.num_heads), static_cast<long long>(c.num_kv_heads),
+                static_cast<long long>(c.intermediate_size), static_cast<long long>(c.vocab_size),
+                static_cast<long long>(s.context), static_cast<long long>(s.batch),
+                s.full ? "--full" : "LoRA+ r8 q/k/v/o + embed/norm", "S2-Attn flash 1/4");
+  return buf;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t steps = 3;
-  int threads = 0;
-  std::string only;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--steps")) steps = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i + 1 < argc; i += 2) flags[argv[i] + 2] = argv[i + 1];
+  apply_wait_policy(argv, flags["omp-wait-policy"]);
+  auto flag = [&](const char* name, const std::string& fallback) {
+    return flags.count(name) ? flags[name] : fallback;
+  };
+  Setup s = preset(flag("preset", "ref"));
+  LlamaConfig& c = s.model;
+  c.hidden_size = std::stoll(flag("dim", std::to_string(c.hidden_size)));
+  c.num_layers = std::stoll(flag("layers", std::to_string(c.num_layers)));
+  c.num_heads = std::stoll(flag("heads", std::to_string(c.num_heads)));
+  c.num_kv_heads = std::stoll(flag("kv-heads", std::to_string(c.num_kv_heads)));
+  c.intermediate_size = std::stoll(flag("ffn", std::to_string(c.intermediate_size)));
+  c.vocab_size = std::stoll(flag("vocab", std::to_string(c.vocab_size)));
+  s.context = std::stoll(flag("context", std::to_string(s.context)));
+  s.batch = std::stoll(flag("batch", std::to_string(s.batch)));
+  s.full = flag("full", s.full ? "1" : "0") == "1";
+  s.dtype = flag("dtype", s.dtype);
+  s.threads = std::stoi(flag("threads", "2"));
+  s.s2_group = std::stoll(flag("s2-group", "0"));
+  const int64_t steps = std::stoll(flag("steps", "2"));
+  const int64_t peer_steps = std::stoll(flag("peer-steps", "1"));
+  const std::string ck = flag("checkpointing", "both"), peer = flag("peer", "all");
+  const std::string blas = flag("peer-blas", "");
+
+  std::printf("bench_train_step: %s\n  %s; %s compute, %d threads (OpenMP wait policy %s), %lld timed steps after 1 warm-up\n",
+              s.preset.c_str(), describe(s).c_str(), s.dtype.c_str(), s.threads, wait_policy().c_str(),
+              static_cast<long long>(steps));
+  const Figures ceiling = in_child([&] { return gemm_ceiling(s, s.batch * s.context); });
+  std::printf("  GEMM ceiling (oneDNN %s, model shapes, M = %lld): %.1f GFLOP/s wall | %.1f CPU-time basis\n",
+              s.dtype == "bf16" ? "bf16-emulated f32" : "f32",
+              static_cast<long long>(std::min<int64_t>(s.batch * s.context, 4096)), ceiling.at("wall"),
+              ceiling.at("cpu"));
+
+  std::vector<bool> modes;
+  if (ck != "off") modes.push_back(true);
+  if (ck != "on") modes.push_back(false);
+  std::map<bool, Figures> ours;
+  for (bool checkpointing : modes) {
+    const Figures f = in_child([&] { return run_longlora(s, checkpointing, steps); });
+    if (f.empty()) continue;
+    ours[checkpointing] = f;
+    const double gflops_wall = f.at("flops") / f.at("step_s") / 1e9;
+    const double gflops_cpu = f.at("flops") / (f.at("cpu_s") / s.threads) / 1e9;
+    std::printf("  longlora %-17s %8.1f tok/s  %7.2f s/step (cpu %6.2f s)  %6.1f GFLOP/s = %3.0f%% of ceiling | "
+                "cpu basis %6.1f = %3.0f%%  (%.0f MFLOP/token, %.0f useful)  peak RSS %s (plan %s)\n",
+                checkpointing ? "checkpointing" : "no checkpointing", f.at("tokens_per_s"), f.at("step_s"),
+                f.at("cpu_s"), gflops_wall, 100 * gflops_wall / ceiling.at("wall"), gflops_cpu,
+                100 * gflops_cpu / ceiling.at("cpu"), f.at("flops") / (s.batch * s.context) / 1e6,
+                f.at("useful_flops") / (s.batch * s.context) / 1e6, format_bytes(static_cast<uint64_t>(f.at("peak_rss"))).c_str(),
+                format_bytes(static_cast<uint64_t>(f.at("plan"))).c_str());
   }
-  std::printf("bench_train_step: %lld timed steps after 1 warm-up, threads %s\n", static_cast<long long>(steps),
-              threads > 0 ? std::to_string(threads).c_str() : "all");
-  const std::string stories = std::string(LL_SOURCE_DIR) + "/../shared/data/stories260K-hf";
-  if (only.empty() || only == "stories") {
-    if (fs::exists(stories))
-      in_child([&] {
-        set_num_threads(threads);
-        run("stories260K (real)", stories, 512, steps);
-      });
-    else
-      std::printf("stories260K: ../shared/data absent, skipped\n");
+  if (peer == "none" || s.batch != 1 || s.full || !s.model_path.empty()) {
+    if (peer != "none") std::printf("  (the peer runs batch 1 LoRA+ on fresh models only)\n");
+    return 0;
   }
-  if (only.empty() || only == "ref") {
-    in_child([&] {
-      set_num_threads(threads);
-      LlamaConfig ref;
-      ref.hidden_size = 512;
-      ref.intermediate_size = 1376;
-      ref.num_layers = 8;
-      ref.num_heads = 8;
-      ref.num_kv_heads = 8;
-      ref.head_dim = 64;
-      ref.vocab_size = 32000;
-      ref.max_position_embeddings = 4096;
-      const std::string dir = fs::temp_directory_path().string() + "/longlora-bench-train-ref512-" + std::to_string(::getpid());
-      write_initialized_llama(dir, ref, 1, DType::F32);
-      run("ref dim512 L8 V32000", dir, 4096, steps);
-      fs::remove_all(dir);
-    });
-  }
+  std::vector<std::string> precisions;
+  if (peer == "all" || peer == "f32") precisions.push_back("f32");
+  if (peer == "all" || peer == "bf16") precisions.push_back("bf16");
+  for (const std::string& precision : precisions)
+    for (bool checkpointing : modes) {
+      const Figures f = run_peer(s, precision, checkpointing, peer_steps, blas);
+      if (f.empty()) {
+        std::printf("  peer %s %s: failed\n", precision.c_str(), checkpointing ? "checkpointing" : "no checkpointing");
+        continue;
+      }
+      std::printf("  peer PyTorch %-4s %-17s %8.1f tok/s  %7.2f s/step (cpu %6.2f s)  peak RSS %s",
+                  precision.c_str(), checkpointing ? "checkpointing" : "no checkpointing", f.at("tokens_per_s"),
+                  f.at("step_s"), f.at("cpu_s"), format_bytes(static_cast<uint64_t>(f.at("peak_rss"))).c_str());
+      if (ours.count(checkpointing)) {
+        const Figures& o = ours[checkpointing];
+        std::printf("  -> longlora %.2fx tokens/s (cpu basis %.2fx), %.0f%% of its peak RSS", o.at("tokens_per_s") / f.at("tokens_per_s"),
+                    f.at("cpu_s") / o.at("cpu_s"), 100 * o.at("peak_rss") / f.at("peak_rss"));
+      }
+      std::printf("\n");
+    }
   return 0;
 }
