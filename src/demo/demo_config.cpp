@@ -8,7 +8,8 @@ namespace ll::demo {
 nlohmann::json DemoConfig::json() const {
   return {{"name", name},
           {"vocab", vocab},
-          {"model", {{"hidden", hidden}, {"layers", layers}, {"heads", heads}, {"kv_heads", kv_heads}, {"ffn", ffn}}},
+          {"model", {{"hidden", hidden}, {"layers", layers}, {"heads", heads}, {"kv_heads", kv_heads}, {"ffn", ffn},
+                     {"rope_theta", rope_theta}}},
           {"base_context", base_context},
           {"target_context", target_context},
           {"pretrain", {{"steps", pretrain_steps}, {"batch", pretrain_batch}, {"warmup", pretrain_warmup}, {"lr", pretrain_lr}}},
@@ -33,7 +34,7 @@ DemoConfig demo_config(bool quick, double scale) {
     c.pretrain_steps = 250;
     c.pretrain_batch = 16;
     c.pretrain_warmup = 20;
-    c.extend_steps = 24;
+    c.extend_steps = 120;
     c.eval_contexts = {128, 256, 512, 1024};
     c.eval_windows = 8;
   }

@@ -12,6 +12,7 @@ struct DemoConfig {
   int vocab = 2048;  // SentencePiece BPE pieces
   // The base LLaMA.
   int hidden = 256, layers = 4, heads = 4, kv_heads = 2, ffn = 688;
+  double rope_theta = 10000;  // RoPE base, as LLaMA's
   int64_t base_context = 256;
   int64_t target_context = 2048;  // 8×: position-interpolation factor 8
   // Pre-training the base from scratch (--full, full attention, cosine schedule).

@@ -165,8 +165,7 @@ void run_demo(const DemoOptions& o) {
   const std::string eval_data = tok_stage.file("eval.bin");
 
   // 3. The base model: initialised, then pre-trained from scratch at the base context.
-  const json shape = {{"hidden", cfg.hidden}, {"layers", cfg.layers}, {"heads", cfg.heads}, {"kv_heads", cfg.kv_heads},
-                      {"ffn", cfg.ffn}};
+  const json shape = cfg.json()["model"];
   const Stage base(cache, "base", {{"tokenizer", tok_stage.key()}, {"model", shape}, {"context", cfg.base_context},
                                    {"pretrain", cfg.json()["pretrain"]}, {"dtype", dtype}});
   const std::string base_model = base.file("run/model");
@@ -179,7 +178,8 @@ void run_demo(const DemoOptions& o) {
       run_longlora("init", {"init", "--out", base.file("init"), "--tokenizer", tokenizer, "--hidden",
                             std::to_string(cfg.hidden), "--layers", std::to_string(cfg.layers), "--heads",
                             std::to_string(cfg.heads), "--kv-heads", std::to_string(cfg.kv_heads), "--ffn",
-                            std::to_string(cfg.ffn), "--context", std::to_string(cfg.base_context)});
+                            std::to_string(cfg.ffn), "--context", std::to_string(cfg.base_context), "--rope-theta",
+                            std::to_string(cfg.rope_theta)});
     train_run("pre-training", base.file("run"),
               {"--model", base.file("init"), "--data", corpus.file("train"), "--full", "--full-attn", "--context",
                std::to_string(cfg.base_context), "--max-steps", std::to_string(cfg.pretrain_steps), "--batch-size",

@@ -150,7 +150,7 @@ void write_report(const std::string& out_dir, const ReportInputs& in) {
   r += " (" + std::to_string(in.tokenizer.value("eval_tokens", 0)) + " tokens).\n";
   r += "- Tokenizer: SentencePiece BPE, " + std::to_string(c.vocab) + " pieces, trained on the training books.\n";
   r += "- Base model: LLaMA, hidden " + std::to_string(c.hidden) + ", " + std::to_string(c.layers) + " layers, " +
-       std::to_string(c.heads) + " heads (" + std::to_string(c.kv_heads) + " KV heads), FFN " + std::to_string(c.ffn) +
+       std::to_string(c.heads) + " heads (" + std::to_string(c.kv_heads) + " KV heads), FFN " + std::to_string(c.ffn) + ", RoPE theta " + fmt("%g", c.rope_theta) +
        ", pre-trained from scratch by `longlora train --full` at context " + std::to_string(c.base_context) + ": " +
        std::to_string(in.base.value("steps", 0)) + " steps of " + std::to_string(c.pretrain_batch) + " rows (" +
        fmt("%.2f", in.base.value("tokens", 0) / 1e6) + " M tokens), final training loss " +
