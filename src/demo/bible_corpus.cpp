@@ -14,7 +14,9 @@ std::vector<Book> parse_kjv(const std::string& listing) {
   std::string line;
   while (std::getline(in, line)) {
     // "<Book><chapter>:<verse> <text>": the book is the prefix before the chapter digits (a
-    // leading digit belongs to names like "1Sm").
+    // leading digit belongs to names like "1Sm"). The document keeps "<chapter>:<verse> <text>":
+    // the references count up through the book, so predicting one means finding the last one,
+    // a dependency on context beyond the current verse.
     const size_t space = line.find(' ');
     if (space == std::string::npos || line.find(':') > space) continue;
     size_t name_end = space;
@@ -23,7 +25,7 @@ std::vector<Book> parse_kjv(const std::string& listing) {
     if (name_end == 0) continue;
     const std::string name = line.substr(0, name_end);
     if (books.empty() || books.back().name != name) books.push_back({name, ""});
-    books.back().text += line.substr(space + 1);
+    books.back().text += line.substr(name_end);
     books.back().text += '\n';
   }
   return books;

