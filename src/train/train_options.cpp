@@ -34,7 +34,8 @@ ScheduleOptions TrainOptions::schedule() const { return {lr_scheduler, lr, warmu
 AdamWSettings TrainOptions::adamw() const { return {lr, adam_beta1, adam_beta2, adam_epsilon, weight_decay}; }
 
 void validate_train_options(const TrainOptions& o) {
-  const std::string where = "longlora train";
+  if (o.task != "train" && o.task != "sft") fail_expected("training options", "task", "train or sft", "'" + o.task + "'");
+  const std::string where = "longlora " + o.task;
   auto at_least = [&](const char* flag, int64_t value, int64_t min, const char* what) {
     if (value < min) fail_expected(where, flag, what, std::to_string(value));
   };
@@ -76,12 +77,14 @@ namespace {
 using nlohmann::json;
 
 // One option: its JSON key (= flag name), whether it changes the math, and how it moves between
-// TrainOptions and JSON (with the type check on the way in).
+// TrainOptions and JSON (with the type check on the way in). `absent` is the value of runs saved
+// before the option existed (null: the key is required).
 struct Field {
   const char* key;
   bool math;
   std::function<json(const TrainOptions&)> get;
   std::function<void(TrainOptions&, const json&, const std::string& where)> set;
+  json absent = nullptr;
 };
 
 template <class T>
@@ -135,8 +138,15 @@ Field no_checkpointing_field() {
           }};
 }
 
+Field task_field() {
+  Field f = field("task", &TrainOptions::task);
+  f.absent = "train";
+  return f;
+}
+
 const std::vector<Field>& fields() {
   static const std::vector<Field> all = {
+      task_field(),
       field("model", &TrainOptions::model),
       field("data", &TrainOptions::data),
       field("context", &TrainOptions::context),
@@ -181,6 +191,12 @@ const Field* find_field(const std::string& key) {
   return nullptr;
 }
 
+// The field's value in saved options: the saved one, or `absent` when the key is missing.
+json saved_value(const json& options, const Field& f) {
+  const auto it = options.find(f.key);
+  return it != options.end() ? *it : f.absent;
+}
+
 }  // namespace
 
 json train_options_to_json(const TrainOptions& options) {
@@ -193,9 +209,9 @@ TrainOptions train_options_from_json(const json& j, const std::string& where) {
   if (!j.is_object()) fail_expected(where, "options", "a JSON object", j.type_name());
   TrainOptions o;
   for (const Field& f : fields()) {
-    auto it = j.find(f.key);
-    if (it == j.end()) fail_input(where, std::string("option '") + f.key + "' is missing");
-    f.set(o, *it, where);
+    const json value = saved_value(j, f);
+    if (value.is_null()) fail_input(where, std::string("option '") + f.key + "' is missing");
+    f.set(o, value, where);
   }
   return o;
 }
@@ -209,10 +225,13 @@ bool option_changes_math(const std::string& key) {
 void check_same_math(const json& saved, const json& now, const std::string& where) {
   for (const Field& f : fields()) {
     if (!f.math) continue;
-    const json a = saved.contains(f.key) ? saved[f.key] : json(), b = now.contains(f.key) ? now[f.key] : json();
-    if (a != b)
-      fail_input(where, std::string("--") + f.key + " " + b.dump() + " differs from the run's " + a.dump() +
-                            ": a resumed run keeps every option that changes the result");
+    const json a = saved_value(saved, f), b = saved_value(now, f);
+    if (a == b) continue;
+    if (std::string(f.key) == "task" && a.is_string() && b.is_string())
+      fail_input(where, "a `longlora " + a.get<std::string>() + "` run, not a `longlora " + b.get<std::string>() +
+                            "` one: continue it with longlora " + a.get<std::string>() + " --resume");
+    fail_input(where, std::string("--") + f.key + " " + b.dump() + " differs from the run's " + a.dump() +
+                          ": a resumed run keeps every option that changes the result");
   }
 }
 

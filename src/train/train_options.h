@@ -1,7 +1,8 @@
-// Every setting of a training run (`longlora train` flags), with LongLoRA's fine-tune.py defaults.
-// Saved as JSON keyed by the flag names ("lr", "warmup-steps", …) in RUN/train_config.json and in
-// every checkpoint, so that `--resume RUN` reuses them and names the flag when a resumed command
-// asks for different math.
+// Every setting of a training run (`longlora train` and `longlora sft` flags), with LongLoRA's
+// fine-tune.py defaults. Saved as JSON keyed by the flag names ("lr", "warmup-steps", …) in
+// RUN/train_config.json and in every checkpoint, so that `--resume RUN` reuses them and names the
+// flag when a resumed command asks for different math. "task" (not a flag) is the command that
+// started the run, so a resumed run reads the same kind of data.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@ namespace ll {
 
 struct TrainOptions {
   // What is trained, on what.
+  std::string task = "train";  // the command: "train" (pre-training data) or "sft" (LongAlpaca JSON)
   std::string model;           // --model: HF directory or GGUF (absolute path)
   std::string data;            // --data (absolute path)
   int64_t context = 0;         // --context: tokens per row; sets the interpolation factor (0 = the model's own)
@@ -65,12 +67,14 @@ struct TrainOptions {
 };
 
 // Refuses impossible settings with an InputError naming the flag (--batch-size 0, --context < 2, …).
+// Messages start with "longlora <task>".
 void validate_train_options(const TrainOptions& options);
 
 // {"model": …, "lr": 2e-05, "warmup-steps": 20, …}: one key per flag (without "--"); booleans as
 // flags are (so "no-checkpointing", not "checkpointing").
 nlohmann::json train_options_to_json(const TrainOptions& options);
-// The inverse; every key must be present with the right type (InputError naming `where` and the key).
+// The inverse; every key must be present with the right type (InputError naming `where` and the key),
+// except "task", which runs saved before `longlora sft` existed lack: they are "train" runs.
 TrainOptions train_options_from_json(const nlohmann::json& json, const std::string& where);
 
 // Whether a different value of this option (a key of train_options_to_json) changes what the
