@@ -1,6 +1,7 @@
 #include "train/sft_data.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <span>
 
 #include "core/error.h"
@@ -95,9 +96,16 @@ class SftData final : public BatchSource {
         pad_id_(tokenizer.eos_id()),
         walker_(static_cast<int64_t>(examples_.size()), options.seed, fingerprint(options),
                 [this, options](int64_t epoch) { return order(options, epoch); }) {
-    for (const SftExample& example : examples_) tokens_ += example.length();
-    description_ = data_name(path) + ": " + std::to_string(examples_.size()) +
-                   " examples, " + short_count(tokens_) + " tokens (of " + std::to_string(loaded.total) +
+    int64_t loss_tokens = 0;
+    for (const SftExample& example : examples_) {
+      tokens_ += example.length();
+      // sft_targets: positions t with t + 1 in [max(prompt_length, 1), length) predict a target token.
+      loss_tokens += example.length() - std::max<int64_t>(example.prompt_length, 1);
+    }
+    char loss_share[32];
+    std::snprintf(loss_share, sizeof loss_share, "%.1f%%", 100.0 * static_cast<double>(loss_tokens) / static_cast<double>(tokens_));
+    description_ = data_name(path) + ": " + std::to_string(examples_.size()) + " examples, " + short_count(tokens_) +
+                   " tokens, " + loss_share + " of them in the loss (of " + std::to_string(loaded.total) +
                    " examples: " + std::to_string(loaded.truncated) + " truncated to " +
                    std::to_string(options.context) + ", " + std::to_string(loaded.skipped) +
                    " skipped as their prompt fills the context)";

@@ -2,7 +2,8 @@
 // LongAlpaca's format, a JSON list of {"instruction": str, "output": str, "input": str (optional)}.
 // Each example becomes one row: prompt (text/prompt_template.h: sft_prompt) and target as in
 // train/sft_example.h, truncated to the context. Examples whose prompt alone fills the context
-// have nothing to learn from and are skipped (counted in describe()).
+// have nothing to learn from and are skipped. describe() gives the examples kept, their tokens, the
+// share of those tokens in the loss, and how many examples were truncated and skipped.
 //
 // Batches: B examples in a seeded order (reshuffled every epoch), T = the longest of them; shorter
 // rows are padded with EOS, lengths[b] is the real length and padding targets are −100.
