@@ -15,6 +15,7 @@ const Command kCommands[] = {
     {"generate", run_generate, "continue a prompt (greedy or sampled), streaming to stdout"},
     {"tokenize", run_tokenize, "print the token ids of a text"},
     {"train", run_train, "continued pre-training with LoRA+ and S2-Attn (LongLoRA's fine-tune.py)"},
+    {"sft", run_sft, "supervised fine-tuning on LongAlpaca JSON (LongLoRA's supervised-fine-tune.py)"},
     {"eval", run_eval, "perplexity at several context lengths (LongLoRA's eval.py protocol)"},
     {"passkey", run_passkey, "passkey-retrieval accuracy per prompt length"},
     {"demo", run_demo, "LongLoRA's claims at small scale on the King James Bible: report.md + perplexity.svg"},

@@ -12,6 +12,7 @@ int run_info(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_tokenize(int argc, char** argv);
 int run_train(int argc, char** argv);
+int run_sft(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_passkey(int argc, char** argv);
 int run_merge(int argc, char** argv);
