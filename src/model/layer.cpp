@@ -44,15 +44,20 @@ AttentionQKV fused_heads(float* qkv, const Dims& d, const BatchLayout& batch) {
 }  // namespace
 
 LayerActivations alloc_layer_activations(const LlamaModel& model, int64_t layer, const BatchLayout& batch,
-                                         bool for_backward, Arena& arena) {
+                                         bool for_backward, Arena& arena, const KeptAttention* kept) {
   const Dims d(model.config());
   const int64_t R = batch.rows();
   LayerActivations a;
   a.ln1 = arena.alloc<float>(R * d.C);
   a.rstd1 = arena.alloc<float>(R);
   a.qkv = arena.alloc<float>(R * d.qkv_width);
-  a.att = arena.alloc<float>(R * d.qdim);
-  a.lse = for_backward ? arena.alloc<float>(batch.B * d.Hq * batch.T) : nullptr;
+  if (kept) {
+    a.att = kept->att;
+    a.lse = kept->lse;
+  } else {
+    a.att = arena.alloc<float>(R * d.qdim);
+    a.lse = for_backward ? arena.alloc<float>(batch.B * d.Hq * batch.T) : nullptr;
+  }
   a.x_mid = arena.alloc<float>(R * d.C);
   a.ln2 = arena.alloc<float>(R * d.C);
   a.rstd2 = arena.alloc<float>(R);
@@ -86,7 +91,9 @@ void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& ba
   // att = attention(q, k, v)
   const AttentionQKV qkv = fused_heads(a.qkv, d, batch);
   const HeadsView out = contiguous_heads(a.att, DType::F32, batch.T, d.Hq, d.D);
-  if (plan.cache) {
+  if (plan.attention_done) {
+    LL_CHECK(a.att && a.lse && !plan.cache);
+  } else if (plan.cache) {
     KVCache& cache = *plan.cache;
     LL_CHECK(batch.B == 1 && cache.length() + batch.T <= cache.capacity());
     for (int64_t t = 0; t < batch.T; ++t) {
@@ -118,7 +125,11 @@ void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& ba
   linear_layer_forward(w.up, a.gate_up + d.F, 2 * d.F, a.ln2, d.C, R, a.lora_t[kUp], false, dropout, arena);
   swiglu_forward_fused(a.act, a.gate_up, R, static_cast<int>(d.F));
 
-  // x_out = x_mid + act · Wdownᵀ
+  // x_out = x_mid + act · Wdownᵀ (a recompute needs no x_out, only the t of a LoRA on down)
+  if (!x_out) {
+    if (!w.down.lora) return;
+    x_out = arena.alloc<float>(R * d.C);
+  }
   std::memcpy(x_out, a.x_mid, static_cast<size_t>(R * d.C) * sizeof(float));
   linear_layer_forward(w.down, x_out, d.C, a.act, d.F, R, a.lora_t[kDown], /*accumulate=*/true, dropout, arena);
 }

@@ -45,8 +45,16 @@ struct LayerActivations {
   float* act = nullptr;      // [R, F]
   std::array<float*, kProjections> lora_t{};  // [R, r] per projection with a LoRA adapter
 };
+// The attention result of a layer held outside its activations: checkpointing keeps it from the
+// forward to the backward, so that recomputing the layer skips attention.
+struct KeptAttention {
+  float* att = nullptr;  // [R, Hq·D]
+  float* lse = nullptr;  // [B, Hq, T]
+};
+
+// With `kept`, att and lse are kept's buffers instead of the arena's.
 LayerActivations alloc_layer_activations(const LlamaModel& model, int64_t layer, const BatchLayout& batch,
-                                         bool for_backward, Arena& arena);
+                                         bool for_backward, Arena& arena, const KeptAttention* kept = nullptr);
 
 // How the layer's attention finds its keys and values.
 struct AttentionPlan {
@@ -54,9 +62,13 @@ struct AttentionPlan {
   KVCache* cache = nullptr;  // or: a single sequence (B = 1) continuing the cache: k/v of the T new
                              // tokens are appended at cache->length() and the queries attend to
                              // everything in the cache (full causal). The caller advances length.
+  bool attention_done = false;  // a.att and a.lse already hold this layer's attention (a recompute
+                                // for the backward with KeptAttention): it is not run again
 };
 
-// x_in, x_out: [R, C] (distinct). pos: [R] absolute positions for RoPE.
+// x_in, x_out: [R, C] (distinct). pos: [R] absolute positions for RoPE. x_out may be nullptr when
+// only the activations are wanted (a recompute for the backward): the down projection, whose
+// output the backward never reads, is then skipped (unless a LoRA on it must produce its t).
 void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& batch, const int32_t* pos,
                    const RopeTable& rope, const float* x_in, float* x_out, const LayerActivations& a,
                    const AttentionPlan& plan, const DropoutContext& dropout, Arena& arena);

@@ -62,17 +62,17 @@ PassFlops training_flops(const LlamaModel& model, const BatchLayout& batch, cons
                          bool checkpointing) {
   const LlamaConfig& c = model.config();
   const double rows = static_cast<double>(batch.rows());
-  PassFlops layer_forward;
-  for (const LlamaLayerWeights& w : model.layers) layer_forward.gemm += layer_linear_flops(w, rows, false);
-  layer_forward.attention =
+  const double attention_forward =
       4.0 * static_cast<double>(c.head_dim) * attention_pairs(c, batch, mask) * static_cast<double>(c.num_layers);
-  // Checkpointing recomputes the forward of every layer but the last (model/train_step.cpp).
-  const double L = static_cast<double>(c.num_layers);
-  const double forward_passes = checkpointing ? 1 + (L - 1) / L : 1;
   PassFlops f;
-  f.gemm = forward_passes * layer_forward.gemm;
-  f.attention = forward_passes * layer_forward.attention + 2.5 * layer_forward.attention;
-  for (const LlamaLayerWeights& w : model.layers) f.gemm += layer_linear_flops(w, rows, true);
+  f.attention = 3.5 * attention_forward;  // forward + backward (2.5×)
+  for (const LlamaLayerWeights& w : model.layers) {
+    f.gemm += layer_linear_flops(w, rows, false) + layer_linear_flops(w, rows, true);
+    // Checkpointing recomputes every layer but the last (model/train_step.cpp) without its attention
+    // (kept) and its down projection (unless a LoRA on it needs its t).
+    if (checkpointing && &w != &model.layers.back())
+      f.gemm += layer_linear_flops(w, rows, false) - (w.down.lora ? 0 : linear_forward_flops(w.down, rows));
+  }
   f.gemm += linear_forward_flops(model.lm_head, rows) + linear_backward_flops(model.lm_head, rows);
   return f;
 }

@@ -45,9 +45,17 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
 
   // x_0 = embed[tokens];  x_{l+1} = layer_l(x_l). Layer inputs are kept (the checkpoints); without
   // checkpointing every layer's activations are kept too. With checkpointing the last layer's are
-  // kept as well: its backward comes first, so recomputing them would only cost time.
+  // kept as well: its backward comes first, so recomputing them would only cost time; and every
+  // other layer keeps its attention output and log-sum-exp, so that its recompute skips attention
+  // (the layer's costliest part at long contexts, for one more [R, Hq·D] per layer).
   float* xs = arena.alloc<float>((L + 1) * R * C);
   auto x_at = [&](int64_t l) { return xs + l * R * C; };
+  const int64_t att_floats = R * c.num_heads * c.head_dim, lse_floats = layout.B * c.num_heads * layout.T;
+  std::vector<KeptAttention> kept_attention(static_cast<size_t>(o.checkpointing ? L - 1 : 0));
+  for (KeptAttention& k : kept_attention) {
+    k.att = arena.alloc<float>(att_floats);
+    k.lse = arena.alloc<float>(lse_floats);
+  }
   // The head's and the backward's buffers come before the kept activations, so that the last
   // layer's can be released right after its backward (checkpointing keeps only the inputs then).
   float* hidden = arena.alloc<float>(R * C);
@@ -64,7 +72,8 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
     plan.mask = mask;
     if (!is_kept(l)) {
       ArenaScope layer_scope(arena);
-      const LayerActivations acts = alloc_layer_activations(model, l, layout, /*for_backward=*/false, arena);
+      const LayerActivations acts = alloc_layer_activations(model, l, layout, /*for_backward=*/false, arena,
+                                                            &kept_attention[static_cast<size_t>(l)]);
       layer_forward(model, l, layout, pos.data(), rope, x_at(l), x_at(l + 1), acts, plan, o.dropout, arena);
     } else {
       kept[static_cast<size_t>(l)] = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena);
@@ -96,17 +105,19 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
   std::memset(dx, 0, static_cast<size_t>(R * C) * sizeof(float));
   rmsnorm_backward(dx, model.final_norm.grad_data(), d_hidden, x_at(L), model.final_norm.data(), rstd, R, Ci);
 
-  // Layers in reverse; with checkpointing, each layer's forward is recomputed from its input first.
+  // Layers in reverse; with checkpointing, each layer's forward is recomputed from its input and its
+  // kept attention first (up to the activations its backward reads: no x_out).
   for (int64_t l = L - 1; l >= 0; --l) {
     {
       ArenaScope layer_scope(arena);
       LayerActivations acts;
       if (!is_kept(l)) {
-        acts = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena);
-        float* x_out = arena.alloc<float>(R * C);
+        acts = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena,
+                                       &kept_attention[static_cast<size_t>(l)]);
         AttentionPlan plan;
         plan.mask = mask;
-        layer_forward(model, l, layout, pos.data(), rope, x_at(l), x_out, acts, plan, o.dropout, arena);
+        plan.attention_done = true;
+        layer_forward(model, l, layout, pos.data(), rope, x_at(l), /*x_out=*/nullptr, acts, plan, o.dropout, arena);
       } else {
         acts = kept[static_cast<size_t>(l)];
       }

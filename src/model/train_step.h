@@ -5,8 +5,9 @@
 //   loss = Σ_{rows r with target ≠ −100} −log softmax(logits_r)[target_r]
 //
 // The vocabulary head runs `loss_chunk` rows at a time (logits, softmax-CE, and their backward),
-// so the [R, V] logits never exist. With checkpointing only the layer inputs x_l are kept, and the
-// last layer's activations until its backward (which comes first); every other layer's forward is
+// so the [R, V] logits never exist. With checkpointing only the layer inputs x_l and attention
+// outputs (with their log-sum-exp) are kept, and the last layer's activations until its backward
+// (which comes first); every other layer's forward but its attention and down projection is
 // recomputed just before its backward.
 #pragma once
 #include <cstdint>
