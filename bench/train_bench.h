@@ -88,6 +88,7 @@ struct Setup {
   std::string dtype = "f32";
   int threads = 2;
   int64_t s2_group = 0;  // explicit S² group (0: ratio 1/4)
+  bool full_attn = false;  // plain causal attention instead of S²-Attn (--full-attn)
 };
 
 inline Setup preset(const std::string& name) {
@@ -110,6 +111,7 @@ inline Setup preset(const std::string& name) {
     s.context = name == "demo" ? 256 : 2048;
     s.batch = name == "demo" ? 16 : 1;
     s.full = name == "demo";
+    s.full_attn = name == "demo";  // the demo pre-trains its base model at 256 with full attention
   } else if (name == "stories") {
     s.model_path = std::string(LL_SOURCE_DIR) + "/../shared/data/stories260K-hf";
     s.context = 512;
@@ -210,6 +212,7 @@ inline Figures run_longlora(const Setup& s, bool checkpointing, int64_t steps, i
   o.full = s.full;
   o.dtype = s.dtype;
   o.s2_group = s.s2_group;
+  o.full_attn = s.full_attn;
   o.grad_accum = 1;
   o.max_steps = warmup + steps + (trailing ? 1 : 0);
   o.warmup_steps = 0;
@@ -244,8 +247,13 @@ inline Figures run_longlora(const Setup& s, bool checkpointing, int64_t steps, i
   layout.lengths.assign(static_cast<size_t>(s.batch), s.context);
   const PassFlops flops = training_flops(*model, layout, o.attention_mask(), checkpointing);
   const PassFlops useful = training_flops(*model, layout, o.attention_mask(), false);
+  TrainingShape shape;
+  shape.context = s.context;
+  shape.batch_size = s.batch;
+  shape.full = s.full;
+  shape.checkpointing = checkpointing;
   const MemoryPlan plan =
-      plan_training(model->config(), model->checkpoint().weight_dtype(), model->precision(), s.context, s.threads);
+      plan_training(model->config(), model->checkpoint().weight_dtype(), model->precision(), shape, s.threads);
   return {{"tokens_per_s", tokens / wall},
           {"step_s", wall / steps},
           {"cpu_s", cpu / steps},

@@ -8,7 +8,7 @@
 //   ref        the reference: dim 512, 8 layers, 8 heads, FFN 1376, vocab 32000, context
 //              4096, S²-Attn 1/4, LoRA r 8 on q/k/v/o + trainable embed/norm, batch 1
 //   demo       the demo's short-context model: hidden 256, 4 layers, 4 heads (2 KV), FFN 688, vocab
-//              2048, context 256, batch 16, --full
+//              2048, context 256, batch 16, --full, full causal attention
 //   demo-long  the same model at context 2048, batch 1, LoRA+ with S²-Attn
 //   stories    the real stories260K at context 512, LoRA+
 // FLOPs are counted by model/step_flops.h (GEMMs, and attention's needed causal work only).
@@ -17,7 +17,7 @@
 //
 // usage: bench_train_step [--preset ref|demo|demo-long|stories] [--context N] [--batch N]
 //        [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--vocab N] [--full 0|1]
-//        [--dtype f32|bf16] [--s2-group G] [--checkpointing on|off|both] [--steps N] [--threads N]
+//        [--dtype f32|bf16] [--s2-group G] [--full-attn 0|1] [--checkpointing on|off|both] [--steps N] [--threads N]
 //        [--peer none|f32|bf16|all] [--peer-steps N] [--peer-blas DIR] [--omp-wait-policy passive|active]
 // --peer-blas DIR puts DIR first on the peer's LD_LIBRARY_PATH (e.g. an OpenBLAS libblas.so.3:
 // Debian's PyTorch otherwise runs on the reference BLAS at well under 1 GFLOP/s here).
@@ -40,7 +40,7 @@ std::string describe(const Setup& s) {
                 static_cast<long long>(c.num_heads), static_cast<long long>(c.num_kv_heads),
                 static_cast<long long>(c.intermediate_size), static_cast<long long>(c.vocab_size),
                 static_cast<long long>(s.context), static_cast<long long>(s.batch),
-                s.full ? "--full" : "LoRA+ r8 q/k/v/o + embed/norm", "S2-Attn flash 1/4");
+                s.full ? "--full" : "LoRA+ r8 q/k/v/o + embed/norm", s.full_attn ? "full causal attention" : "S2-Attn 1/4");
   return buf;
 }
 
@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   s.dtype = flag("dtype", s.dtype);
   s.threads = std::stoi(flag("threads", "2"));
   s.s2_group = std::stoll(flag("s2-group", "0"));
+  s.full_attn = flag("full-attn", s.full_attn ? "1" : "0") == "1";
   const int64_t steps = std::stoll(flag("steps", "2"));
   const int64_t peer_steps = std::stoll(flag("peer-steps", "1"));
   const std::string ck = flag("checkpointing", "both"), peer = flag("peer", "all");
@@ -99,8 +100,8 @@ int main(int argc, char** argv) {
                 f.at("useful_flops") / (s.batch * s.context) / 1e6, format_bytes(static_cast<uint64_t>(f.at("peak_rss"))).c_str(),
                 format_bytes(static_cast<uint64_t>(f.at("plan"))).c_str());
   }
-  if (peer == "none" || s.batch != 1 || s.full || !s.model_path.empty()) {
-    if (peer != "none") std::printf("  (the peer runs batch 1 LoRA+ on fresh models only)\n");
+  if (peer == "none" || s.batch != 1 || s.full || s.full_attn || !s.model_path.empty()) {
+    if (peer != "none") std::printf("  (the peer runs batch 1 LoRA+ with S2-Attn on fresh models only)\n");
     return 0;
   }
   std::vector<std::string> precisions;
