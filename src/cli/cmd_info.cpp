@@ -3,9 +3,11 @@
 
 #include "cli/commands.h"
 #include "cli/model_flags.h"
+#include "core/error.h"
 #include "core/threads.h"
 #include "model/memory_plan.h"
 #include "model/position_interpolation.h"
+#include "train/memory_check.h"
 
 namespace ll::cli {
 
@@ -21,6 +23,15 @@ void print_plan(const char* title, const MemoryPlan& plan) {
 int run_info(int argc, char** argv) {
   Args args("info", "Architecture, parameter count, dtype, rope scaling and the memory plan for a context.");
   add_model_flags(args);
+  // The options of `longlora train` that change its memory, with train's defaults.
+  const TrainOptions d;
+  args.flag("--full", "plan training every weight (no LoRA)")
+      .option("--trainable", "embed,norm", "weights trained in full besides LoRA (\"\" = plain LoRA)", "LIST")
+      .option("--lora-r", std::to_string(d.lora_r), "LoRA rank", "R")
+      .option("--lora-targets", "q_proj,k_proj,v_proj,o_proj", "modules that get LoRA adapters", "LIST")
+      .option("--lora-dropout", "0", "LoRA dropout probability", "P")
+      .option("--batch-size", std::to_string(d.batch_size), "rows per micro-batch", "N")
+      .flag("--no-checkpointing", "plan keeping every layer's activations");
   if (!args.parse(argc, argv)) return 0;
   apply_thread_flag(args);
   const auto checkpoint = ModelCheckpoint::open(args.required("--model"));
@@ -49,9 +60,23 @@ int run_info(int argc, char** argv) {
   std::printf("\n");
   print_plan(("inference at " + std::to_string(context) + " tokens (" + precision_name(infer) + ")").c_str(),
              plan_inference(c, wdtype, infer, context, num_threads()));
-  print_plan(("LongLoRA training at " + std::to_string(context) + " tokens (" + precision_name(train) +
-              ", LoRA r=8 + embed/norm, batch 1, checkpointing)").c_str(),
-             plan_training(c, wdtype, train, context, num_threads()));
+  TrainOptions o;
+  o.context = context;
+  o.full = args.enabled("--full");
+  o.trainable = args.string_list("--trainable");
+  o.lora_r = args.integer("--lora-r");
+  o.lora_targets = args.string_list("--lora-targets");
+  o.lora_dropout = args.number("--lora-dropout");
+  o.batch_size = args.integer("--batch-size");
+  o.checkpointing = !args.enabled("--no-checkpointing");
+  o.threads = num_threads();
+  if (o.batch_size < 1) fail_expected("longlora info", "--batch-size", "a row count ≥ 1", std::to_string(o.batch_size));
+  if (o.lora_r < 1) fail_expected("longlora info", "--lora-r", "a rank ≥ 1", std::to_string(o.lora_r));
+  std::string what = o.full ? "every weight" : "LoRA r=" + std::to_string(o.lora_r);
+  for (size_t i = 0; !o.full && i < o.trainable.size(); ++i) what += (i ? "," : " + ") + o.trainable[i];
+  print_plan(("training at " + std::to_string(context) + " tokens (" + precision_name(train) + ", " + what +
+              ", batch " + std::to_string(o.batch_size) + (o.checkpointing ? ", checkpointing" : "") + ")").c_str(),
+             plan_training_run(c, wdtype, train, o));
   return 0;
 }
 

@@ -57,7 +57,8 @@ void declare_flags(Args& args, const TrainingCommand& command) {
       .flag("--no-checkpointing", "keep every layer's activations instead of recomputing them")
       .option("--save-steps", std::to_string(d.save_steps), "checkpoint every N updates (and after the last)", "N")
       .option("--keep-checkpoints", std::to_string(d.keep_checkpoints), "checkpoints kept", "N")
-      .option("--on-nan", "stop", "a NaN/Inf loss or gradient: stop (exit 2 naming the tensor) or skip the update", "P");
+      .option("--on-nan", "stop", "a NaN/Inf loss or gradient: stop (exit 2 naming the tensor) or skip the update", "P")
+      .flag("--no-memory-check", "start even when the memory plan (longlora info) exceeds the memory available");
 }
 
 TrainOptions options_from_flags(const Args& args, const TrainingCommand& command) {
@@ -158,7 +159,7 @@ int run_training(const TrainingCommand& command, int argc, char** argv) {
   // Saved as a count, so that --resume on a machine with other cores uses the same split of work.
   options.threads = num_threads();
 
-  auto model = open_training_model(options);
+  auto model = open_training_model(options, /*check_memory=*/!args.enabled("--no-memory-check"));
   auto tokenizer = load_tokenizer(model->checkpoint());
   auto data = command.open_data(options, *tokenizer);
 

@@ -8,12 +8,14 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/progress.h"
+#include "core/threads.h"
 #include "formats/json_file.h"
 #include "kernels/cross_entropy.h"
 #include "model/memory_plan.h"
 #include "model/train_step.h"
 #include "train/disk_space.h"
 #include "train/interrupt.h"
+#include "train/memory_check.h"
 #include "train/outputs.h"
 #include "train/progress_line.h"
 #include "train/run_checkpoint.h"
@@ -31,6 +33,11 @@ const json& options_in(const json& j, const std::string& path) {
   if (!j.is_object() || !j.contains("options") || !j["options"].is_object())
     fail_input(path, "field 'options' is missing");
   return j["options"];
+}
+
+const TrainOptions& validated(const TrainOptions& options) {
+  validate_train_options(options);
+  return options;
 }
 
 int64_t loss_tokens(const TrainBatch& batch) {
@@ -60,13 +67,19 @@ void check_new_run_dir(const std::string& run_dir) {
   fail_input(run_dir, "exists and is not empty: choose another --out");
 }
 
-std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options) {
+std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool check_memory) {
   auto checkpoint = ModelCheckpoint::open(options.model);
   const Precision precision = options.dtype.empty() ? default_precision(checkpoint->weight_dtype(), /*training=*/true)
                                                     : parse_precision(options.dtype);
   options.dtype = precision == Precision::F32 ? "f32" : "bf16";
   const LlamaConfig& c = checkpoint->config();
   if (options.context == 0) options.context = std::llround(static_cast<double>(c.max_position_embeddings) * c.rope_factor);
+  // Before the weights are converted and the masters allocated: a run that cannot fit stops here.
+  if (check_memory) {
+    if (const auto available = available_memory())
+      check_training_memory(plan_training_run(c, checkpoint->weight_dtype(), precision, options), options, *available,
+                            "longlora " + options.task);
+  }
   ModelOptions mo;
   mo.precision = precision;
   mo.context = options.context;
@@ -75,8 +88,12 @@ std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options) {
 }
 
 Trainer::Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& options, std::string run_dir)
-    : model_(model), data_(data), options_(options), run_dir_(std::move(run_dir)) {
-  validate_train_options(options_);
+    : model_(model),
+      data_(data),
+      options_(validated(options)),
+      run_dir_(std::move(run_dir)),
+      // One block of the planned size: the pass's buffers never spill into further blocks.
+      arena_(training_arena_bytes(model.config(), training_shape(options_), num_threads())) {
   model_.make_trainable(options_.trainable_options());
   optimizer_ = std::make_unique<AdamWOptimizer>(model_.trainable_params(), options_.adamw());
 }
