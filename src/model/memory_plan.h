@@ -3,7 +3,7 @@
 // memory the machine has before it loads the weights (train/memory_check.h).
 //
 // The training plan predicts the peak resident set (VmHWM) of `longlora train`; test_reliability
-// (MemoryPlan.*) holds it within 10% of the measured peak on three configurations.
+// (MemoryPlanCases.*) holds it within 10% of the measured peak on three configurations.
 #pragma once
 #include <cstdint>
 #include <string>
