@@ -37,8 +37,10 @@ std::vector<int64_t> parse_list(const std::string& s) {
 // Largest context (a multiple of 1024) whose plan fits in `budget` bytes.
 int64_t largest_planned_context(const Setup& s, uint64_t budget) {
   int64_t lo = 1024, hi = 1024;
+  LlamaConfig config = s.model;
+  config.head_dim = config.hidden_size / config.num_heads;  // as the runs' checkpoints have it
   auto fits = [&](int64_t n) {
-    return plan_training(s.model, DType::F32, s.dtype == "bf16" ? Precision::BF16 : Precision::F32, n, s.threads)
+    return plan_training(config, DType::F32, s.dtype == "bf16" ? Precision::BF16 : Precision::F32, n, s.threads)
                .total() <= budget;
   };
   if (!fits(lo)) return 0;
