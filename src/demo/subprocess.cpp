@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstdio>
 #include <cstring>
 
@@ -13,11 +12,11 @@
 namespace ll::demo {
 
 void run_longlora(const std::string& step, const std::vector<std::string>& args) {
-  char self[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) fail_input("demo", "cannot find the longlora binary (/proc/self/exe)");
-  self[n] = '\0';
-  std::vector<char*> argv = {self};
+  // /proc/self/exe names this process's own executable even after the file on disk was rebuilt
+  // or removed, so every stage runs the binary the demo started with.
+  static char self[] = "/proc/self/exe";
+  static char argv0[] = "longlora";
+  std::vector<char*> argv = {argv0};
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::fflush(stdout);
@@ -26,6 +25,7 @@ void run_longlora(const std::string& step, const std::vector<std::string>& args)
   if (pid < 0) fail_input("demo", std::string("cannot start ") + step + ": " + std::strerror(errno));
   if (pid == 0) {
     ::execv(self, argv.data());
+    std::fprintf(stderr, "longlora: error: demo: cannot run %s: %s\n", self, std::strerror(errno));
     std::_Exit(127);
   }
   int status = 0;

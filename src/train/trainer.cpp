@@ -235,7 +235,7 @@ StepRecord Trainer::step() {
     optimizer_->step(r.lr);
     model_.refresh_after_update();
     if (const auto bad = find_non_finite_value(model_.trainable_params()))
-      fail_input("longlora train", "update " + std::to_string(r.step) + " made a parameter non-finite: " +
+      fail_input("longlora " + options_.task, "update " + std::to_string(r.step) + " made a parameter non-finite: " +
                                        describe(*bad) + ". Stopped: " + checkpoint_note());
     consecutive_skips_ = 0;
   }
@@ -259,10 +259,10 @@ bool Trainer::accept_gradients(StepRecord& r, bool loss_counted) {
   std::string what = "update " + std::to_string(r.step) + ": ";
   if (bad_loss) what += "non-finite loss (" + json(r.loss).dump() + ")" + (bad_gradient ? "; " : "");
   if (bad_gradient) what += "non-finite gradient in " + describe(*bad_gradient);
-  if (on_nan_ == OnNan::Stop) fail_input("longlora train", what + ". Stopped (--on-nan stop): " + checkpoint_note());
+  if (on_nan_ == OnNan::Stop) fail_input("longlora " + options_.task, what + ". Stopped (--on-nan stop): " + checkpoint_note());
   ++skipped_steps_;
   if (++consecutive_skips_ > kMaxConsecutiveSkips)
-    fail_input("longlora train", what + ". Stopped: " + std::to_string(consecutive_skips_) +
+    fail_input("longlora " + options_.task, what + ". Stopped: " + std::to_string(consecutive_skips_) +
                                      " updates in a row were non-finite (--on-nan skip): " + checkpoint_note());
   model_.zero_grads();
   r.non_finite = what;
