@@ -1,6 +1,7 @@
 #include "demo/pipeline.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -94,6 +95,10 @@ struct Variant {
 
 void run_demo(const DemoOptions& o) {
   const DemoConfig cfg = demo_config(o.quick, o.scale);
+  // The stages' OpenMP threads sleep rather than spin between parallel regions unless the user
+  // chose otherwise: on a machine other work shares, spinning halved the small model's step rate
+  // (docs/perf.md). The stages are child processes, which read it at start-up.
+  ::setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
   const std::string cache = o.out_dir + "/cache";
   fs::create_directories(cache);
   const std::string dtype = native_bf16_gemm() ? "bf16" : "f32";
@@ -181,7 +186,9 @@ void run_demo(const DemoOptions& o) {
                             std::to_string(cfg.ffn), "--context", std::to_string(cfg.base_context), "--rope-theta",
                             std::to_string(cfg.rope_theta)});
     train_run("pre-training", base.file("run"),
-              {"--model", base.file("init"), "--data", corpus.file("train"), "--full", "--full-attn", "--context",
+              // Short rows of a small model: the activations are small, so no recomputation.
+              {"--model", base.file("init"), "--data", corpus.file("train"), "--full", "--full-attn",
+               "--no-checkpointing", "--context",
                std::to_string(cfg.base_context), "--max-steps", std::to_string(cfg.pretrain_steps), "--batch-size",
                std::to_string(cfg.pretrain_batch), "--grad-accum", "1", "--lr", std::to_string(cfg.pretrain_lr),
                "--warmup-steps", std::to_string(cfg.pretrain_warmup), "--lr-scheduler", "cosine", "--dtype", dtype,
