@@ -69,7 +69,8 @@ TEST(InfoCli, DescribesTheModelAndItsMemoryPlan) {
   EXPECT_NE(r.out.find("8 heads of dim 8, 4 KV heads (GQA)"), std::string::npos);
   EXPECT_NE(r.out.find("rope factor 4"), std::string::npos);  // 8192 / 2048 (the GGUF's context_length)
   EXPECT_NE(r.out.find("KV cache"), std::string::npos);
-  EXPECT_NE(r.out.find("LongLoRA training at 8192 tokens"), std::string::npos);
+  EXPECT_NE(r.out.find("training at 8192 tokens (bf16, LoRA r=8 + embed,norm"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("activations and gradients (arena)"), std::string::npos);
 }
 
 TEST(Cli, BadInputExitsWithStatus2AndOneMessage) {
