@@ -39,6 +39,18 @@ def attention_fn(mode, group, lengths):
     return attend
 
 
+def lora_fn(tensors, scale):
+    """PEFT's LoRA output for llama_ref.forward: scale · (x·Aᵀ)·Bᵀ for a module with lora_A/lora_B in
+    `tensors` (PEFT names), 0 for the others."""
+    def lora(module, x):
+        a = tensors.get("base_model.model." + module + ".lora_A.weight")
+        if a is None:
+            return 0
+        b = tensors["base_model.model." + module + ".lora_B.weight"]
+        return scale * (x @ a.t()) @ b.t()
+    return lora
+
+
 def main():
     d = sys.argv[1]
     torch.set_default_dtype(torch.float64)
@@ -52,15 +64,7 @@ def main():
 
     for name in opts["trainable"]:
         w[name] = w[name].clone().requires_grad_()
-    scale = opts["lora_scale"]
-
-    def lora(module, x):
-        a = adapter.get("base_model.model." + module + ".lora_A.weight")
-        if a is None:
-            return 0
-        b = adapter["base_model.model." + module + ".lora_B.weight"]
-        return scale * (x @ a.t()) @ b.t()
-
+    lora = lora_fn(adapter, opts["lora_scale"])
     logits = llama_ref.forward(cfg, w, tokens, attention=attention_fn(opts["mode"], opts["group"], lengths), lora=lora)
     loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
                                              ignore_index=-100, reduction="sum")

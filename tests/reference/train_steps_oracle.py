@@ -40,14 +40,7 @@ def main():
     for name, p in params.items():
         if "lora_" not in name:
             w[name] = p
-    scale = o["lora_scale"]
-
-    def lora(module, x):
-        a = params.get("base_model.model." + module + ".lora_A.weight")
-        if a is None:
-            return 0
-        b = params["base_model.model." + module + ".lora_B.weight"]
-        return scale * (x @ a.t()) @ b.t()
+    lora = train_grad_oracle.lora_fn(params, o["lora_scale"])
 
     ordered = [params[n] for n in sorted(params)]
     opt = torch.optim.AdamW(ordered, lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"],
