@@ -20,10 +20,14 @@ void write_hf_model_dir(const std::string& dir, const LlamaModel& model, const H
       tensors.emplace_back(e.name, t);  // as stored or as trained: no copy
       continue;
     }
-    OwnedTensor f32(DType::F32, t.shape, t.ndim);
-    to_f32(f32.as<float>(), t.data, t.dtype, t.numel());
     converted.emplace_back(o.dtype, t.shape, t.ndim);
-    from_f32(converted.back().data(), o.dtype, f32.as<float>(), t.numel());
+    if (t.dtype == DType::F32 && t.is_contiguous()) {  // a trained f32 master: converted directly
+      from_f32(converted.back().data(), o.dtype, static_cast<const float*>(t.data), t.numel());
+    } else {
+      OwnedTensor f32(DType::F32, t.shape, t.ndim);
+      to_f32(f32.as<float>(), t.data, t.dtype, t.numel());
+      from_f32(converted.back().data(), o.dtype, f32.as<float>(), t.numel());
+    }
     tensors.emplace_back(e.name, converted.back().view());
   }
   LlamaConfig config = model.config();

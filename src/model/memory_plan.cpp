@@ -217,8 +217,11 @@ MemoryPlan plan_training(const LlamaConfig& config, DType weight_dtype, Precisio
   plan.parts.push_back({"trained f32 masters, gradients, AdamW m and v", trained * 4 * kF32});
   plan.parts.push_back({"activations and gradients (arena)", arena_bytes(s, m, shape, threads)});
   plan.parts.push_back({"GEMM operands rounded to bf16", operand_bytes(s, m, shape, precision)});
-  // train/run_checkpoint.cpp maps each file it wrote to checksum it; the moments are the larger.
-  plan.parts.push_back({"checkpoint file mapped for its checksum", trained * 2 * kF32});
+  // --full ends by exporting the model (model/hf_export.cpp): the f32 masters converted back to
+  // the stored dtype, all held until the files are written.
+  if (shape.full && weight_dtype != DType::F32)
+    plan.parts.push_back({"model export (masters in the stored dtype)",
+                          stored_weight_bytes(s, config.tie_word_embeddings, weight_dtype)});
   return plan;
 }
 

@@ -41,8 +41,8 @@ struct TrainingShape {
 // The peak resident memory of training `shape` (model/train_step.h forward_backward driven by
 // train/trainer.h): the weights as stored (mapped), the copies the GEMMs read, the f32 masters of
 // trainable tensors with their gradients and AdamW moments, the arena at its high-water mark,
-// the GEMMs' converted operands, the checkpoint file mapped while its checksum is taken, and the
-// process itself (code, libraries, tokenizer, oneDNN and OpenMP buffers).
+// the GEMMs' converted operands, the exported model's converted copy (--full), and the process
+// itself (code, libraries, tokenizer, oneDNN and OpenMP buffers).
 MemoryPlan plan_training(const LlamaConfig& config, DType weight_dtype, Precision precision,
                          const TrainingShape& shape, int threads);
 // The same for LongLoRA's defaults (LoRA r=8 on q/k/v/o, embed/norm trained, batch 1,

@@ -11,9 +11,9 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <vector>
 
 #include "core/error.h"
-#include "core/mapped_file.h"
 #include "formats/json_file.h"
 #include "formats/safetensors_writer.h"
 #include "train/numeric_faults.h"
@@ -35,18 +35,36 @@ constexpr const char* kPartialPrefix = ".partial-step-";
 std::string exp_avg_name(const std::string& param) { return param + ".exp_avg"; }
 std::string exp_avg_sq_name(const std::string& param) { return param + ".exp_avg_sq"; }
 
-// FNV-1a, 64 bit, over the file's bytes (the checksum state.json records).
-std::string fnv1a64_hex(const uint8_t* p, size_t n) {
+// FNV-1a, 64 bit, over a file's bytes (the checksum state.json records), and the byte count.
+// Read in 1 MiB chunks rather than mapped: a mapped checkpoint would count its whole
+// optimizer-moments file against the training run's peak memory.
+struct FileRecord {
+  uint64_t bytes = 0;
+  std::string fnv1a64;
+};
+
+FileRecord checksum_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) fail_input(path, std::string("cannot open: ") + std::strerror(errno));
+  std::vector<uint8_t> chunk(1 << 20);
   uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, h);
-  return buf;
+  uint64_t bytes = 0;
+  size_t got;
+  while ((got = std::fread(chunk.data(), 1, chunk.size(), f)) > 0) {
+    for (size_t i = 0; i < got; ++i) h = (h ^ chunk[i]) * 1099511628211ull;
+    bytes += got;
+  }
+  const bool read_error = std::ferror(f) != 0;
+  std::fclose(f);
+  if (read_error) fail_input(path, "read error while checksumming");
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016" PRIx64, h);
+  return {bytes, hex};
 }
 
 json file_record(const std::string& path) {
-  MappedFile f(path);
-  return {{"bytes", f.size()}, {"fnv1a64", fnv1a64_hex(f.data(), f.size())}};
+  const FileRecord r = checksum_file(path);
+  return {{"bytes", r.bytes}, {"fnv1a64", r.fnv1a64}};
 }
 
 void fsync_dir(const std::string& dir) {
@@ -91,10 +109,10 @@ void check_file(const std::string& dir, const json& files, const char* name, con
   const auto hash = required<std::string>(*it, "fnv1a64", state_path, &json::is_string, "a checksum");
   const std::string path = dir + "/" + name;
   if (!fs::is_regular_file(path)) fail_input(path, "missing from the checkpoint");
-  MappedFile f(path);
-  if (f.size() != bytes)
-    fail_expected(path, "size", std::to_string(bytes) + " bytes (as state.json records)", std::to_string(f.size()) + " bytes");
-  if (fnv1a64_hex(f.data(), f.size()) != hash)
+  const FileRecord r = checksum_file(path);
+  if (r.bytes != bytes)
+    fail_expected(path, "size", std::to_string(bytes) + " bytes (as state.json records)", std::to_string(r.bytes) + " bytes");
+  if (r.fnv1a64 != hash)
     fail_input(path, "checksum differs from the one state.json records: the file is corrupt");
 }
 
