@@ -9,18 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 
-scripts/install-deps.sh
-# clang and its libFuzzer/sanitizer runtimes, and LLVM's OpenMP (clang's -fopenmp links libomp).
-need=()
-for p in clang libclang-rt-14-dev libomp-14-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  sudo_cmd=()
-  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+scripts/install-deps.sh --clang
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs longlora's build and test dependencies from Debian 12's packages. Idempotent:
 # does nothing when everything is already installed. Run as root or with sudo available.
+#   --clang also installs clang with its libFuzzer and sanitizer runtimes and LLVM's OpenMP (libomp,
+#   with the Archer tool for ThreadSanitizer): what scripts/ci-fuzz.sh and scripts/ci-tsan.sh build with.
 set -euo pipefail
 
 packages=(
@@ -13,6 +15,9 @@ packages=(
   python3-torch python3-numpy # the test oracle and the benchmark peer (tests/reference)
   bible-kjv                   # the demo corpus
 )
+if [ "${1:-}" = "--clang" ]; then
+  packages+=(clang libclang-rt-14-dev libomp-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/simd.h"
+#include "core/threads.h"
 
 namespace ll {
 
@@ -80,11 +81,11 @@ void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, 
       .eps = static_cast<float>(s.eps),
       .neg_step_size = static_cast<float>(-(s.lr / bias_correction1)),
   };
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  const int64_t chunk = parallel_grain(kChunk), chunks = (n + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t i = c * kChunk;
-    adamw_span(param + i, grad + i, m + i, v + i, std::min(kChunk, n - i), k);
+    const int64_t i = c * chunk;
+    adamw_span(param + i, grad + i, m + i, v + i, std::min(chunk, n - i), k);
   }
 }
 
@@ -94,12 +95,12 @@ void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, 
 }
 
 double sum_of_squares(const float* g, int64_t n) {
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  const int64_t chunk = parallel_grain(kChunk), chunks = (n + chunk - 1) / chunk;
   std::vector<double> partial(static_cast<size_t>(chunks));
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t i = c * kChunk;
-    partial[c] = sum_of_squares_span(g + i, std::min(kChunk, n - i));
+    const int64_t i = c * chunk;
+    partial[c] = sum_of_squares_span(g + i, std::min(chunk, n - i));
   }
   double sum = 0;
   for (double p : partial) sum += p;
@@ -107,11 +108,11 @@ double sum_of_squares(const float* g, int64_t n) {
 }
 
 void scale_inplace(float* x, int64_t n, float s) {
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  const int64_t chunk = parallel_grain(kChunk), chunks = (n + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t i = c * kChunk;
-    scale_span(x + i, std::min(kChunk, n - i), s);
+    const int64_t i = c * chunk;
+    scale_span(x + i, std::min(chunk, n - i), s);
   }
 }
 

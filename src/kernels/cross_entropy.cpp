@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/simd.h"
 #include "kernels/add.h"
+#include "core/threads.h"
 
 namespace ll {
 
@@ -97,7 +98,7 @@ double sum_in_order(const std::vector<double>& v) {
 double softmax_cross_entropy(float* logits, const int32_t* targets, int64_t rows, int V, float grad_scale) {
   check_targets(targets, rows, V);
   std::vector<double> losses(static_cast<size_t>(rows), 0.0);
-#pragma omp parallel for schedule(static) if (rows * V > 32768)
+#pragma omp parallel for schedule(static) if (rows * V > parallel_grain(32768))
   for (int64_t r = 0; r < rows; ++r) {
     float* x = logits + r * V;
     const int32_t target = targets[r];
@@ -119,7 +120,7 @@ double softmax_cross_entropy(float* logits, const int32_t* targets, int64_t rows
 double cross_entropy_loss(const float* logits, const int32_t* targets, int64_t rows, int V) {
   check_targets(targets, rows, V);
   std::vector<double> losses(static_cast<size_t>(rows), 0.0);
-#pragma omp parallel for schedule(static) if (rows * V > 32768)
+#pragma omp parallel for schedule(static) if (rows * V > parallel_grain(32768))
   for (int64_t r = 0; r < rows; ++r) {
     if (targets[r] == kIgnoreIndex) continue;
     const float* x = logits + r * V;

@@ -5,6 +5,7 @@
 
 #include "core/half.h"
 #include "core/simd.h"
+#include "core/threads.h"
 
 namespace ll {
 
@@ -33,7 +34,7 @@ void embedding_forward(float* y, const int32_t* ids, int64_t n, const Tensor& ta
   check_ids(ids, n, V);
   const size_t row_bytes = static_cast<size_t>(table.stride[0]) * dtype_size(table.dtype);
   const char* base = static_cast<const char*>(table.data);
-#pragma omp parallel for schedule(static) if (n * C > 32768)
+#pragma omp parallel for schedule(static) if (n * C > parallel_grain(32768))
   for (int64_t i = 0; i < n; ++i) to_f32(y + i * C, base + ids[i] * row_bytes, table.dtype, C);
 }
 
@@ -41,7 +42,7 @@ void embedding_forward(float* y, const int32_t* ids, int64_t n, const Tensor& ta
 void embedding_backward(float* dtable, const float* dy, const int32_t* ids, int64_t n, int64_t V, int C) {
   check_ids(ids, n, V);
   const int column_blocks = (C + kColumnBlock - 1) / kColumnBlock;
-#pragma omp parallel for schedule(static) if (n * C > 32768)
+#pragma omp parallel for schedule(static) if (n * C > parallel_grain(32768))
   for (int b = 0; b < column_blocks; ++b) {
     const int c0 = b * kColumnBlock, width = std::min(kColumnBlock, C - c0);
     for (int64_t i = 0; i < n; ++i) add_row(dtable + ids[i] * int64_t{C} + c0, dy + i * C + c0, width);

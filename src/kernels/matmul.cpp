@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/half.h"
+#include "core/threads.h"
 
 namespace ll {
 
@@ -131,12 +132,12 @@ Operand prepare_activation(const float* x, int64_t ld, int64_t rows, int64_t col
   if (p == Precision::F32) return {x, ld, dt::f32};
   if (native_bf16_gemm()) {
     uint16_t* buf = scratch<uint16_t>(slot, rows * cols);
-#pragma omp parallel for schedule(static) if (rows * cols >= kParallelConversion)
+#pragma omp parallel for schedule(static) if (rows * cols >= parallel_grain(kParallelConversion))
     for (int64_t i = 0; i < rows; ++i) f32_to_bf16(buf + i * cols, x + i * ld, cols);
     return {buf, cols, dt::bf16};
   }
   float* buf = scratch<float>(slot, rows * cols);
-#pragma omp parallel for schedule(static) if (rows * cols >= kParallelConversion)
+#pragma omp parallel for schedule(static) if (rows * cols >= parallel_grain(kParallelConversion))
   for (int64_t i = 0; i < rows; ++i) round_to_bf16(buf + i * cols, x + i * ld, cols);
   return {buf, cols, dt::f32};
 }
@@ -144,11 +145,11 @@ Operand prepare_activation(const float* x, int64_t ld, int64_t rows, int64_t col
 // dst[n] = src[n] converted by `convert` (one of half.h's bulk converters), in parallel pieces.
 template <class Dst, class Src>
 void convert_parallel(Dst* dst, const Src* src, int64_t n, void (*convert)(Dst*, const Src*, int64_t)) {
-  const int64_t pieces = (n + kParallelConversion - 1) / kParallelConversion;
+  const int64_t piece = parallel_grain(kParallelConversion), pieces = (n + piece - 1) / piece;
 #pragma omp parallel for schedule(static) if (pieces > 1)
   for (int64_t i = 0; i < pieces; ++i) {
-    const int64_t begin = i * kParallelConversion;
-    convert(dst + begin, src + begin, std::min(kParallelConversion, n - begin));
+    const int64_t begin = i * piece;
+    convert(dst + begin, src + begin, std::min(piece, n - begin));
   }
 }
 

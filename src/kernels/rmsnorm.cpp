@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/simd.h"
+#include "core/threads.h"
 
 namespace ll {
 
@@ -57,7 +58,7 @@ constexpr int64_t kRowBlock = 64;  // rows summed into a block partial before it
 }  // namespace
 
 void rmsnorm_forward(float* y, float* rstd, const float* x, const float* w, int64_t rows, int C, float eps) {
-#pragma omp parallel for schedule(static) if (rows * C > 32768)
+#pragma omp parallel for schedule(static) if (rows * C > parallel_grain(32768))
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * C;
     const float mean_sq = sum_of_squares_row(xr, C) / static_cast<float>(C);
@@ -72,7 +73,7 @@ void rmsnorm_forward(float* y, float* rstd, const float* x, const float* w, int6
 void rmsnorm_backward(float* dx, float* dw, const float* dy, const float* x, const float* w, const float* rstd,
                       int64_t rows, int C) {
   // dx: each row on its own.
-#pragma omp parallel for schedule(static) if (rows * C > 32768)
+#pragma omp parallel for schedule(static) if (rows * C > parallel_grain(32768))
   for (int64_t r = 0; r < rows; ++r) {
     const float* dyr = dy + r * C;
     const float* xr = x + r * C;
@@ -85,7 +86,7 @@ void rmsnorm_backward(float* dx, float* dw, const float* dy, const float* x, con
   // two-level sum keeps the f32 error small for long sequences). The order never depends on the
   // number of threads.
   const int column_blocks = (C + kColumnBlock - 1) / kColumnBlock;
-#pragma omp parallel for schedule(static) if (rows * C > 32768)
+#pragma omp parallel for schedule(static) if (rows * C > parallel_grain(32768))
   for (int b = 0; b < column_blocks; ++b) {
     const int c0 = b * kColumnBlock, width = std::min(kColumnBlock, C - c0);
     float total[kColumnBlock] = {};

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/simd.h"
+#include "core/threads.h"
 
 namespace ll {
 
@@ -24,7 +25,7 @@ RopeTable::RopeTable(int head_dim, double theta, double factor, int64_t max_posi
   const float factor_f = static_cast<float>(factor);
   cos_.resize(static_cast<size_t>(max_positions) * half);
   sin_.resize(cos_.size());
-#pragma omp parallel for schedule(static) if (max_positions * half > 32768)
+#pragma omp parallel for schedule(static) if (max_positions * half > parallel_grain(32768))
   for (int64_t p = 0; p < max_positions; ++p) {
     const float t = static_cast<float>(p) / factor_f;  // t = arange(n).float() / factor
     for (int i = 0; i < half; ++i) {
@@ -53,7 +54,7 @@ void rotate(float* x, const int32_t* pos, int64_t T, int n_heads, int head_dim, 
   LL_CHECK(head_dim == table.head_dim() && token_stride >= int64_t{n_heads} * head_dim);
   for (int64_t t = 0; t < T; ++t) LL_CHECK(pos[t] >= 0 && pos[t] < table.max_positions());
   const int half = head_dim / 2;
-#pragma omp parallel for schedule(static) if (T * n_heads * head_dim > 32768)
+#pragma omp parallel for schedule(static) if (T * n_heads * head_dim > parallel_grain(32768))
   for (int64_t t = 0; t < T; ++t) {
     const float* c = table.cos(pos[t]);
     const float* s = table.sin(pos[t]);

@@ -4,6 +4,7 @@
 
 #include "core/simd.h"
 #include "kernels/add.h"
+#include "core/threads.h"
 
 namespace ll {
 
@@ -36,25 +37,25 @@ LL_MULTIVERSION void backward_span(float* dgate, float* dup, const float* dh, co
 }  // namespace
 
 void swiglu_forward(float* h, const float* gate, const float* up, int64_t n) {
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  const int64_t chunk = parallel_grain(kChunk), chunks = (n + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t i = c * kChunk;
-    forward_span(h + i, gate + i, up + i, std::min(kChunk, n - i));
+    const int64_t i = c * chunk;
+    forward_span(h + i, gate + i, up + i, std::min(chunk, n - i));
   }
 }
 
 void swiglu_backward(float* dgate, float* dup, const float* dh, const float* gate, const float* up, int64_t n) {
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  const int64_t chunk = parallel_grain(kChunk), chunks = (n + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t i = c * kChunk;
-    backward_span(dgate + i, dup + i, dh + i, gate + i, up + i, std::min(kChunk, n - i));
+    const int64_t i = c * chunk;
+    backward_span(dgate + i, dup + i, dh + i, gate + i, up + i, std::min(chunk, n - i));
   }
 }
 
 void swiglu_forward_fused(float* h, const float* gate_up, int64_t T, int F) {
-#pragma omp parallel for schedule(static) if (T * F > kChunk)
+#pragma omp parallel for schedule(static) if (T * F > parallel_grain(kChunk))
   for (int64_t t = 0; t < T; ++t) {
     const float* row = gate_up + t * 2 * F;
     forward_span(h + t * F, row, row + F, F);
@@ -62,7 +63,7 @@ void swiglu_forward_fused(float* h, const float* gate_up, int64_t T, int F) {
 }
 
 void swiglu_backward_fused(float* dgate_up, const float* dh, const float* gate_up, int64_t T, int F) {
-#pragma omp parallel for schedule(static) if (T * F > kChunk)
+#pragma omp parallel for schedule(static) if (T * F > parallel_grain(kChunk))
   for (int64_t t = 0; t < T; ++t) {
     const float* row = gate_up + t * 2 * F;
     float* drow = dgate_up + t * 2 * F;

@@ -1,4 +1,5 @@
 #include "model/linear.h"
+#include "core/threads.h"
 
 #include <cstring>
 
@@ -22,7 +23,7 @@ float* dropout_copy(const LoraAdapter& a, const float* x, int64_t ldx, int64_t R
   const float keep_scale = 1.0f / (1.0f - a.dropout);
   const uint64_t threshold = static_cast<uint64_t>(static_cast<double>(a.dropout) * 18446744073709551616.0);
   const uint64_t base = mix(mix(ctx.seed ^ a.dropout_stream) ^ ctx.step);
-#pragma omp parallel for schedule(static) if (R * a.in >= (1 << 15))
+#pragma omp parallel for schedule(static) if (R * a.in >= parallel_grain(1 << 15))
   for (int64_t r = 0; r < R; ++r)
     for (int64_t c = 0; c < a.in; ++c) {
       const bool keep = mix(base ^ static_cast<uint64_t>(r * a.in + c)) >= threshold;

@@ -108,7 +108,7 @@ void flash_forward(const AttentionPlan& plan, const AttentionQKV& in, const Head
   // a parallel region costs more than they would save (docs/perf.md, "Generation").
   int64_t pairs = 0;
   for (const QueryTask& task : plan.query_tasks) pairs += task.cost;
-  const int threads = pairs * plan.head_dim < kSerialForwardWork ? 1 : num_threads();
+  const int threads = pairs * plan.head_dim < parallel_grain(kSerialForwardWork) ? 1 : num_threads();
   const int64_t per_thread = forward_scratch_floats(plan.head_dim, plan.query_tile, plan.key_tile);
   ArenaScope scope(scratch);
   float* blocks = scratch.alloc<float>(per_thread * threads);

@@ -72,7 +72,7 @@ TEST_P(CrossEntropyGradTest, GradientMatchesFiniteDifferences) {
   const float grad_scale = 0.37f;
   std::vector<float> dlogits = logits;
   softmax_cross_entropy(dlogits.data(), targets.data(), rows, V, grad_scale);
-  auto loss = [&](const std::vector<double>& x) { return grad_scale * reference_loss(x, targets, V); };
+  auto loss = [&, V = V](const std::vector<double>& x) { return grad_scale * reference_loss(x, targets, V); };
   test::expect_close(dlogits.data(), test::numeric_gradient(test::to_double(logits), loss), 1e-5, 1e-6,
                      "dlogits");
   for (int64_t r = 0; r < rows; ++r) {

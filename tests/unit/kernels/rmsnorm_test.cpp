@@ -70,12 +70,12 @@ TEST_P(RmsNormGradTest, BackwardMatchesFiniteDifferences) {
   rmsnorm_backward(dx.data(), dw.data(), r.data(), x.data(), w.data(), rstd.data(), rows, C);
 
   const std::vector<double> xd = to_double(x), wd = to_double(w), rd = to_double(r);
-  auto loss_of_x = [&](const std::vector<double>& xv) {
+  auto loss_of_x = [&, rows = rows, C = C](const std::vector<double>& xv) {
     std::vector<double> yv;
     reference_rmsnorm(&yv, xv, wd, rows, C, eps);
     return test::dot(rd, yv);
   };
-  auto loss_of_w = [&](const std::vector<double>& wv) {
+  auto loss_of_w = [&, rows = rows, C = C](const std::vector<double>& wv) {
     std::vector<double> yv;
     reference_rmsnorm(&yv, xd, wv, rows, C, eps);
     return test::dot(rd, yv);
