@@ -224,6 +224,8 @@ GgufFile::GgufFile(const std::string& path) : file_(path) {
     for (uint32_t d = 1; d < n_dims; ++d) overflow |= __builtin_mul_overflow(nbytes, ne[d], &nbytes);
     if (overflow || nbytes > file_.size())
       r.fail("shape " + shape_string(t.shape) + " is larger than the file");
+    // A zero innermost dimension makes the byte count 0 whatever the others are.
+    if (!element_count_fits(t.shape)) r.fail("shape " + shape_string(t.shape) + " has too many elements");
     t.nbytes = nbytes;
     offsets.push_back(r.read<uint64_t>("offset"));
     if (offsets.back() % alignment_ != 0)

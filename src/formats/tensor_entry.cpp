@@ -8,6 +8,13 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
+bool element_count_fits(const std::vector<int64_t>& shape) {
+  int64_t elements = 1;
+  for (const int64_t n : shape)
+    if (__builtin_mul_overflow(elements, n, &elements)) return false;
+  return true;
+}
+
 Tensor entry_view(const TensorEntry& entry, const std::string& file) {
   LL_CHECK(entry.supported);
   if (entry.shape.size() > static_cast<size_t>(kMaxDims))

@@ -24,6 +24,10 @@ struct TensorEntry {
 // "[512, 64]"
 std::string shape_string(const std::vector<int64_t>& shape);
 
+// Whether the product of `shape`'s (non-negative) dimensions fits an int64. The GGUF reader checks
+// it besides the byte count, which a zero innermost dimension makes 0 whatever the others are.
+bool element_count_fits(const std::vector<int64_t>& shape);
+
 // A Tensor view of a supported entry's bytes. A 0-dim (scalar) entry becomes shape [1]; more than
 // kMaxDims dims throws InputError naming `file` and the tensor.
 Tensor entry_view(const TensorEntry& entry, const std::string& file);

@@ -128,18 +128,28 @@ constexpr uint32_t kNormalizerName = 1, kNormalizerCharsmap = 2, kNormalizerDumm
                    kNormalizerRemoveExtraWhitespaces = 4, kNormalizerEscapeWhitespaces = 5;
 }  // namespace field
 
-int32_t read_piece_type(std::string_view message, const std::string& where) {
+// pieces[index].type, after checking the piece's text: libsentencepiece's trie builder takes
+// pieces as C strings and throws through the library (aborting the process) on a piece that is
+// empty or starts with a NUL byte, instead of returning an error.
+int32_t read_piece_type(std::string_view message, size_t index, const std::string& where) {
   WireReader reader(message, where);
   int32_t type = static_cast<int32_t>(TokenType::Normal);  // the proto's default
+  std::string_view text;
   while (!reader.done()) {
     const auto [number, wire_type] = reader.next_key();
     if (number == field::kPieceType) {
       reader.expect(wire_type, Varint, "pieces.type");
       type = static_cast<int32_t>(reader.varint());
+    } else if (number == field::kPiecePiece) {
+      reader.expect(wire_type, LengthDelimited, "pieces.piece");
+      text = reader.bytes();
     } else {
       reader.skip(wire_type);
     }
   }
+  if (text.empty() || text.find('\0') != std::string_view::npos)
+    fail_input(where, "not a usable SentencePiece model: pieces[" + std::to_string(index) + "] " +
+                          (text.empty() ? "is empty" : "contains a NUL byte"));
   return type;
 }
 
@@ -200,7 +210,7 @@ SentencePieceModelSpec parse_sentencepiece_model(std::string_view serialized,
     const auto [number, wire_type] = reader.next_key();
     if (number == field::kModelPieces) {
       reader.expect(wire_type, LengthDelimited, "pieces");
-      spec.piece_types.push_back(read_piece_type(reader.bytes(), where));
+      spec.piece_types.push_back(read_piece_type(reader.bytes(), spec.piece_types.size(), where));
     } else if (number == field::kModelTrainerSpec) {
       reader.expect(wire_type, LengthDelimited, "trainer_spec");
       read_trainer_spec(reader.bytes(), where, spec);

@@ -313,6 +313,16 @@ TEST(GgufBadInput, AbsurdCountsAreRefusedBeforeAllocating) {
   test::patch<uint64_t>(bytes, shape_pos + 8, uint64_t(1) << 40);
   p = f.write_variant(bytes);
   expect_input_error([&] { GgufFile g(p); }, {p, "tensor 't.a'", "larger than the file"});
+  // A zero innermost dimension makes the byte count 0; the element count still must not overflow
+  // (a fuzzer's finding: fuzz/regressions/gguf).
+  bytes = f.bytes();
+  const size_t c_shape_pos = f.info_pos("t.c") + 8 + 3 + 4;
+  test::patch<uint64_t>(bytes, c_shape_pos, 0);
+  test::patch<uint64_t>(bytes, c_shape_pos + 8, uint64_t(1) << 40);
+  test::patch<uint64_t>(bytes, c_shape_pos + 16, uint64_t(1) << 40);
+  p = f.write_variant(bytes);
+  expect_input_error([&] { GgufFile g(p); },
+                     {p, "tensor 't.c'", "[1099511627776, 1099511627776, 0] has too many elements"});
 }
 
 TEST(GgufBadInput, QuantizedTensorsAreListedButNotRead) {

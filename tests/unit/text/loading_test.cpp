@@ -81,6 +81,20 @@ TEST(Loading, CorruptedTokenizerModelNeverCrashes) {
   EXPECT_GT(loaded, 0);
 }
 
+// libsentencepiece aborts the process on a piece whose text is empty or starts with a NUL byte
+// (its trie takes C strings); such models are refused first (a fuzzer's finding:
+// fuzz/regressions/tokenizer_model).
+TEST(Loading, EmptyOrNulPiecesAreRefusedBeforeSentencePieceSeesThem) {
+  LL_REQUIRE_SHARED_DATA();
+  const std::string model = read_file(shared_path("stories260K-hf/tokenizer.model"));  // 512 pieces
+  const std::string empty_piece = model + std::string("\x0A\x02\x0A\x00", 4);        // pieces { piece: "" }
+  const std::string nul_piece = model + std::string("\x0A\x04\x0A\x02\x00z", 6);    // pieces { piece: "\0z" }
+  expect_input_error([&] { SentencePieceTokenizer::from_serialized(empty_piece, "e.model"); },
+                     {"e.model", "pieces[512] is empty"});
+  expect_input_error([&] { SentencePieceTokenizer::from_serialized(nul_piece, "n.model"); },
+                     {"n.model", "pieces[512] contains a NUL byte"});
+}
+
 TEST(Loading, DirectoriesWithAndWithoutTokenizerModel) {
   LL_REQUIRE_SHARED_DATA();
   const auto from_dir = load_tokenizer(shared_path("stories260K-hf"));
