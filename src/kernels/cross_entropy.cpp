@@ -8,8 +8,8 @@
 
 #include "core/error.h"
 #include "core/simd.h"
-#include "kernels/add.h"
 #include "core/threads.h"
+#include "kernels/add.h"
 
 namespace ll {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "core/simd.h"
-#include "kernels/add.h"
 #include "core/threads.h"
+#include "kernels/add.h"
 
 namespace ll {
 

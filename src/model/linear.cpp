@@ -1,7 +1,8 @@
 #include "model/linear.h"
-#include "core/threads.h"
 
 #include <cstring>
+
+#include "core/threads.h"
 
 namespace ll {
 
