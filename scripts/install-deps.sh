@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy # the test oracle and the benchmark peer (tests/reference)
+  python3-venv                # build/venv for the ecosystem's clients (scripts/python-clients.sh)
   bible-kjv                   # the demo corpus
 )
 if [ "${1:-}" = "--clang" ]; then

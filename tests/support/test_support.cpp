@@ -52,16 +52,33 @@ bool have_torch() {
   return ok;
 }
 
-bool run_oracle(const std::string& script, const std::vector<std::string>& args) {
-  std::string cmd = "/usr/bin/python3 " + shell_quote(source_dir() + "/tests/reference/" + script);
+static bool run_python(const std::string& python, const std::string& script_path, const std::vector<std::string>& args,
+                       std::string* output) {
+  std::string cmd = python + " " + shell_quote(script_path);
   for (const auto& a : args) cmd += " " + shell_quote(a);
   std::string out;
   const int st = run_command(cmd, &out);
+  if (output) *output = out;
   if (st != 0) {
-    ADD_FAILURE() << "oracle failed (" << st << "): " << cmd << "\n" << out;
+    ADD_FAILURE() << "python failed (" << st << "): " << cmd << "\n" << out;
     return false;
   }
   return true;
+}
+
+bool run_oracle(const std::string& script, const std::vector<std::string>& args) {
+  return run_python("/usr/bin/python3", source_dir() + "/tests/reference/" + script, args, nullptr);
+}
+
+bool have_clients() {
+  static const bool ok =
+      run_command(shell_quote(source_dir() + "/scripts/python-clients.sh") + " --check", nullptr) == 0;
+  return ok;
+}
+
+bool run_client(const std::string& script, const std::vector<std::string>& args, std::string* output) {
+  return run_python(shell_quote(source_dir() + "/build/venv/bin/python"), source_dir() + "/tests/interop/" + script,
+                    args, output);
 }
 
 TempDir::TempDir() {

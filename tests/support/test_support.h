@@ -2,6 +2,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,24 @@ bool have_torch();
 // Runs tests/reference/<script> with /usr/bin/python3 and the given arguments; fails the test
 // (ADD_FAILURE + returns false) when it exits non-zero, with its output in the message.
 bool run_oracle(const std::string& script, const std::vector<std::string>& args);
+
+// The ecosystem's clients (transformers, PEFT, tokenizers, gguf, llama-cpp-python) in build/venv,
+// installed by scripts/python-clients.sh. Absent: the test fails when LONGLORA_REQUIRE_CLIENTS is
+// set (the test command, CI), and skips with a message otherwise.
+bool have_clients();
+#define LL_REQUIRE_CLIENTS()                                                                           \
+  do {                                                                                                 \
+    if (!::ll::test::have_clients()) {                                                                 \
+      if (std::getenv("LONGLORA_REQUIRE_CLIENTS"))                                                     \
+        FAIL() << "the Python clients are not installed in build/venv (scripts/python-clients.sh)";    \
+      GTEST_SKIP() << "build/venv lacks the Python clients (run scripts/python-clients.sh); skipping " \
+                      "interop test";                                                                  \
+    }                                                                                                  \
+  } while (0)
+
+// Runs tests/interop/<script> with build/venv's python; fails the test (ADD_FAILURE + returns false)
+// when it exits non-zero. `output` (optional) receives its stdout and stderr.
+bool run_client(const std::string& script, const std::vector<std::string>& args, std::string* output = nullptr);
 
 // A fresh directory under the build tree, removed on destruction.
 class TempDir {
