@@ -22,7 +22,7 @@
 
 #include "core/arena.h"
 #include "core/half.h"
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 #include "core/threads.h"
 #include "kernels/attention/attention.h"
 
@@ -161,21 +161,21 @@ int main(int argc, char** argv) {
     } else if (flag == "--skip-full-backward-above") {
       skip_full_backward_above = std::stoll(value);
     } else if (flag == "--isa") {
-      for (AttentionIsa isa : {AttentionIsa::Auto, AttentionIsa::Portable, AttentionIsa::Avx2, AttentionIsa::Avx512})
-        if (value == attention_isa_name(isa)) tuning.isa = isa;
+      for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512})
+        if (value == cpu_isa_name(isa)) tuning.isa = isa;
     } else {
       std::fprintf(stderr, "unknown option %s\n", flag.c_str());
       return 2;
     }
   }
   if (threads > 0) set_num_threads(threads);
-  if (!attention_isa_available(tuning.isa)) {
-    std::fprintf(stderr, "instruction set %s not available here\n", attention_isa_name(tuning.isa));
+  const CpuIsa isa = tuning.isa.value_or(cpu_isa());
+  if (!cpu_isa_available(isa)) {
+    std::fprintf(stderr, "instruction set %s not available here\n", cpu_isa_name(isa));
     return 2;
   }
-  const AttentionIsa isa = tuning.isa == AttentionIsa::Auto ? attention_best_isa() : tuning.isa;
   const int64_t H = 8, D = 128;
-  std::printf("attention benchmark: %d threads, kernel path %s, CPU %s%s%s\n", num_threads(), attention_isa_name(isa),
+  std::printf("attention benchmark: %d threads, kernel path %s, CPU %s%s%s\n", num_threads(), cpu_isa_name(isa),
               cpu_has_avx2_fma() ? "AVX2+FMA" : "baseline", cpu_has_avx512() ? " AVX-512" : "",
               cpu_has_avx512_bf16() ? " AVX512-BF16" : "");
 

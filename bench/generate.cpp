@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/progress.h"
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 #include "core/threads.h"
 #include "eval/generate.h"
 #include "kernels/matmul.h"
@@ -30,18 +30,19 @@ using namespace ll;
 // f32 GEMM rate of a [M, K]·[K, N] product through longlora's matmul, best of 5.
 double gemm_gflops(int64_t M, int64_t N, int64_t K) {
   std::vector<float> x(M * K, 0.5f), w(N * K, 0.25f), y(M * N);
-  GemmWeight gw(Tensor::view(w.data(), DType::F32, {N, K}), Precision::F32);
+  const Tensor gw = Tensor::view(w.data(), DType::F32, {N, K});
+  Arena scratch;
   double best = 1e30;
   for (int i = 0; i < 5; ++i) {
     Stopwatch t;
-    linear_forward(y.data(), N, x.data(), K, M, gw);
+    linear_forward(y.data(), N, x.data(), K, M, gw, Precision::F32, false, scratch);
     best = std::min(best, t.seconds());
   }
   return 2.0 * M * N * K / best / 1e9;
 }
 
 // Σ x[i] over a buffer, 16 independent partial sums so that it vectorises: a streaming read.
-LL_MULTIVERSION float sum_span(const float* x, int64_t n) {
+LL_ISA_INLINE float sum_span_body(const float* x, int64_t n) {
   float lane[16] = {};
   for (int64_t i = 0; i + 16 <= n; i += 16)
     for (int l = 0; l < 16; ++l) lane[l] += x[i + l];
@@ -49,6 +50,7 @@ LL_MULTIVERSION float sum_span(const float* x, int64_t n) {
   for (float v : lane) s += v;
   return s;
 }
+LL_ISA_DISPATCH(float, sum_span, (const float* x, int64_t n), (x, n))
 
 // Memory read bandwidth (GB/s, best of 5) over a 256 MiB buffer: far larger than any cache.
 double read_bandwidth() {

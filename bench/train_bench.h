@@ -175,12 +175,14 @@ inline Figures gemm_ceiling(const Setup& s, int64_t rows) {
     std::vector<float> x(static_cast<size_t>(M * K)), w(static_cast<size_t>(N * K)), y(static_cast<size_t>(M * N));
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 1000) * 1e-3f - 0.5f;
     for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>((i * 104729) % 1000) * 1e-3f - 0.5f;
-    GemmWeight gw(Tensor::view(w.data(), DType::F32, {N, K}), p);
-    linear_forward(y.data(), N, x.data(), K, M, gw);  // JIT, page-in
+    OwnedTensor gw(gemm_weight_dtype(p), {N, K});
+    convert_gemm_weight(gw.view(), Tensor::view(w.data(), DType::F32, {N, K}), p);
+    Arena scratch;
+    linear_forward(y.data(), N, x.data(), K, M, gw.view(), p, false, scratch);  // JIT, page-in
     for (int rep = 0; rep < 5; ++rep) {
       Stopwatch t;
       const double cpu0 = cpu_seconds();
-      linear_forward(y.data(), N, x.data(), K, M, gw);
+      linear_forward(y.data(), N, x.data(), K, M, gw.view(), p, false, scratch);
       const double flops = 2.0 * M * N * K;
       best["wall"] = std::max(best["wall"], flops / t.seconds() / 1e9);
       best["cpu"] = std::max(best["cpu"], flops / ((cpu_seconds() - cpu0) / s.threads) / 1e9);

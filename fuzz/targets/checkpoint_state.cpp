@@ -16,19 +16,21 @@
 namespace {
 
 struct Fixture {
-  ll::Param a, b;
+  ll::TrainableStore store;
   std::unique_ptr<ll::AdamWOptimizer> optimizer;
   std::unique_ptr<ll::BatchSource> data;
   std::string checkpoint;
 
   Fixture() {
-    a.value = ll::OwnedTensor(ll::DType::F32, {3, 2});
-    b.value = ll::OwnedTensor(ll::DType::F32, {5});
-    for (ll::Param* p : {&a, &b}) {
-      p->make_trainable();
-      for (int64_t i = 0; i < p->value.view().numel(); ++i) p->value.as<float>()[i] = 0.25f * static_cast<float>(i) - 0.5f;
+    const int64_t shape_a[] = {3, 2}, shape_b[] = {5};
+    store.declare("a", shape_a, 2);
+    store.declare("b", shape_b, 1);
+    store.allocate(ll::cpu_backend());
+    for (size_t p = 0; p < 2; ++p) {
+      const ll::Tensor value = store.value(p);
+      for (int64_t i = 0; i < value.numel(); ++i) value.as<float>()[i] = 0.25f * static_cast<float>(i) - 0.5f;
     }
-    optimizer = std::make_unique<ll::AdamWOptimizer>(std::vector<ll::NamedParam>{{"a", &a}, {"b", &b}}, ll::AdamWSettings{});
+    optimizer = std::make_unique<ll::AdamWOptimizer>(ll::cpu_backend(), store, ll::AdamWSettings{});
     const std::string text_path = ll::fuzz::write_input("doc.txt", "the then than a tan hat the heat");
     ll::PretrainDataOptions data_options;
     data_options.context = 4;

@@ -56,7 +56,7 @@ int run_info(int argc, char** argv) {
               factor == c.rope_factor ? " unchanged" : ", as LongLoRA computes it");
   const Precision infer = args.has("--dtype") ? parse_precision(args.str("--dtype")) : default_precision(wdtype, false);
   const Precision train = args.has("--dtype") ? parse_precision(args.str("--dtype")) : default_precision(wdtype, true);
-  std::printf("GEMM engine:      oneDNN, bf16 %s on this CPU\n", native_bf16_gemm() ? "native" : "emulated in f32");
+  std::printf("backend:          %s; GEMMs: %s\n", cpu_backend().name().c_str(), cpu_backend().gemm_engine().c_str());
   std::printf("\n");
   print_plan(("inference at " + std::to_string(context) + " tokens (" + precision_name(infer) + ")").c_str(),
              plan_inference(c, wdtype, infer, context, num_threads()));

@@ -1,8 +1,6 @@
 #include "core/arena.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <new>
 
 namespace ll {
 
@@ -10,20 +8,21 @@ namespace {
 constexpr size_t kAlign = 64;
 constexpr size_t kMinBlock = size_t{64} << 20;
 size_t round_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
-void free_block(uint8_t* p) { std::free(p); }
 }  // namespace
 
-Arena::Arena(size_t reserve_bytes) {
+Arena::Arena(MemoryResource& memory, size_t reserve_bytes) : memory_(memory) {
   if (reserve_bytes) add_block(reserve_bytes);
+}
+
+Arena::~Arena() {
+  for (Block& b : blocks_) memory_.deallocate(b.mem, b.size);
 }
 
 void Arena::add_block(size_t min_bytes) {
   Block b;
   b.size = round_up(std::max(min_bytes, kMinBlock));
-  auto* p = static_cast<uint8_t*>(std::aligned_alloc(kAlign, b.size));
-  if (!p) throw std::bad_alloc();
-  b.mem = std::unique_ptr<uint8_t[], void (*)(uint8_t*)>(p, free_block);
-  blocks_.push_back(std::move(b));
+  b.mem = static_cast<uint8_t*>(memory_.allocate(b.size));
+  blocks_.push_back(b);
 }
 
 void* Arena::alloc_bytes(size_t bytes) {
@@ -36,7 +35,7 @@ void* Arena::alloc_bytes(size_t bytes) {
     blocks_[current_].offset = 0;
   }
   Block& b = blocks_[current_];
-  void* p = b.mem.get() + b.offset;
+  void* p = b.mem + b.offset;
   b.offset += bytes;
   used_ += bytes;
   high_water_ = std::max(high_water_, used_);
@@ -46,6 +45,7 @@ void* Arena::alloc_bytes(size_t bytes) {
 Tensor Arena::alloc_tensor(DType dtype, std::initializer_list<int64_t> shape) {
   Tensor t = Tensor::view(static_cast<void*>(nullptr), dtype, shape);
   t.data = alloc_bytes(t.nbytes());
+  t.device = memory_.device();
   return t;
 }
 

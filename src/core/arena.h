@@ -1,11 +1,11 @@
-// A bump allocator for activations and kernel scratch. Memory is planned up front
+// A bump allocator for activations and kernel scratch, over a MemoryResource (the host heap, a
+// device, or a measuring resource for the memory plan's dry runs). Memory is planned up front
 // (reserve) and handed out in 64-byte-aligned pieces; mark()/release() free everything
-// allocated after a mark. high_water() reports the peak bytes in use, which tests use to
-// prove a kernel's scratch does not grow with sequence length.
+// allocated after a mark. high_water() reports the peak bytes in use: the memory plan reads it
+// after a dry run, and tests use it to prove a kernel's scratch does not grow with sequence length.
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "core/tensor.h"
@@ -14,7 +14,9 @@ namespace ll {
 
 class Arena {
  public:
-  explicit Arena(size_t reserve_bytes = 0);
+  explicit Arena(size_t reserve_bytes = 0) : Arena(host_memory(), reserve_bytes) {}
+  Arena(MemoryResource& memory, size_t reserve_bytes);
+  ~Arena();
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
 
@@ -35,15 +37,17 @@ class Arena {
 
   size_t used() const { return used_; }
   size_t high_water() const { return high_water_; }
+  MemoryResource& memory() const { return memory_; }
   void reset_high_water() { high_water_ = used_; }
 
  private:
   struct Block {
-    std::unique_ptr<uint8_t[], void (*)(uint8_t*)> mem{nullptr, nullptr};
+    uint8_t* mem = nullptr;  // from memory_, returned by ~Arena
     size_t size = 0;
     size_t offset = 0;
   };
   void add_block(size_t min_bytes);
+  MemoryResource& memory_;
   std::vector<Block> blocks_;
   size_t current_ = 0;
   size_t used_ = 0;

@@ -1,7 +1,7 @@
 #include "core/half.h"
 
 #include "core/error.h"
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -59,12 +59,13 @@ uint16_t f32_to_f16(float f) {
   return static_cast<uint16_t>(sign | (v >> 13));
 }
 
-LL_MULTIVERSION void bf16_to_f32(float* dst, const uint16_t* src, int64_t n) {
+LL_ISA_INLINE void bf16_to_f32_body(float* dst, const uint16_t* src, int64_t n) {
   uint32_t* d = reinterpret_cast<uint32_t*>(dst);
   for (int64_t i = 0; i < n; ++i) d[i] = static_cast<uint32_t>(src[i]) << 16;
 }
+LL_ISA_DISPATCH(void, bf16_to_f32, (float* dst, const uint16_t* src, int64_t n), (dst, src, n))
 
-LL_MULTIVERSION void f32_to_bf16(uint16_t* dst, const float* src, int64_t n) {
+LL_ISA_INLINE void f32_to_bf16_body(uint16_t* dst, const float* src, int64_t n) {
   const uint32_t* s = reinterpret_cast<const uint32_t*>(src);
   for (int64_t i = 0; i < n; ++i) {
     const uint32_t u = s[i];
@@ -73,8 +74,9 @@ LL_MULTIVERSION void f32_to_bf16(uint16_t* dst, const float* src, int64_t n) {
     dst[i] = static_cast<uint16_t>(nan ? ((u >> 16) | 0x40u) : rounded);
   }
 }
+LL_ISA_DISPATCH(void, f32_to_bf16, (uint16_t* dst, const float* src, int64_t n), (dst, src, n))
 
-LL_MULTIVERSION void round_to_bf16(float* dst, const float* src, int64_t n) {
+LL_ISA_INLINE void round_to_bf16_body(float* dst, const float* src, int64_t n) {
   const uint32_t* s = reinterpret_cast<const uint32_t*>(src);
   uint32_t* d = reinterpret_cast<uint32_t*>(dst);
   for (int64_t i = 0; i < n; ++i) {
@@ -84,6 +86,7 @@ LL_MULTIVERSION void round_to_bf16(float* dst, const float* src, int64_t n) {
     d[i] = nan ? ((u & 0xffff0000u) | 0x400000u) : rounded;
   }
 }
+LL_ISA_DISPATCH(void, round_to_bf16, (float* dst, const float* src, int64_t n), (dst, src, n))
 
 #if defined(__x86_64__)
 // F16C converts 8 halves per instruction; the scalar tail and non-F16C CPUs use the bit code.

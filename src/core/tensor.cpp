@@ -1,6 +1,6 @@
 #include "core/tensor.h"
 
-#include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 namespace ll {
@@ -65,13 +65,12 @@ std::string Tensor::shape_str() const {
   return s + "]";
 }
 
-void OwnedTensor::Free::operator()(void* p) const { std::free(p); }
+OwnedTensor::OwnedTensor(MemoryResource& memory, DType dtype, std::initializer_list<int64_t> shape)
+    : OwnedTensor(memory, dtype, shape.begin(), static_cast<int>(shape.size())) {}
 
-OwnedTensor::OwnedTensor(DType dtype, std::initializer_list<int64_t> shape)
-    : OwnedTensor(dtype, shape.begin(), static_cast<int>(shape.size())) {}
-
-OwnedTensor::OwnedTensor(DType dtype, const int64_t* shape, int ndim) {
+OwnedTensor::OwnedTensor(MemoryResource& memory, DType dtype, const int64_t* shape, int ndim) {
   LL_CHECK(ndim >= 1 && ndim <= kMaxDims);
+  view_.device = memory.device();
   view_.dtype = dtype;
   view_.ndim = ndim;
   int64_t st = 1;
@@ -81,16 +80,15 @@ OwnedTensor::OwnedTensor(DType dtype, const int64_t* shape, int ndim) {
     view_.stride[d] = st;
     st *= shape[d];
   }
-  const size_t bytes = (view_.nbytes() + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
-  if (!p) throw std::bad_alloc();
-  std::memset(p, 0, bytes == 0 ? 64 : bytes);
-  mem_.reset(p);
+  const size_t bytes = aligned_size(std::max<size_t>(view_.nbytes(), 1));
+  void* p = memory.allocate(bytes);
+  memory.fill_zero(p, bytes);
+  mem_ = std::unique_ptr<void, Free>(p, Free{&memory, bytes});
   view_.data = p;
 }
 
 OwnedTensor OwnedTensor::copy_of(const Tensor& t) {
-  LL_CHECK(t.is_contiguous());
+  LL_CHECK(t.is_contiguous() && t.device == Device::Host);
   OwnedTensor o(t.dtype, t.shape, t.ndim);
   std::memcpy(o.data(), t.data, t.nbytes());
   return o;

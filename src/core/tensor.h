@@ -1,9 +1,10 @@
 // Tensor views and owned tensors.
 //
-// A Tensor is a non-owning view: data pointer, dtype, up to 4 dims and strides in elements.
-// Kernels take views (or raw pointers for f32 activations); they never allocate the tensors
-// they are given. OwnedTensor holds 64-byte-aligned heap memory for parameters, gradients and
-// optimizer state; activations come from an Arena (core/arena.h).
+// A Tensor is a non-owning view: data pointer, where that memory lives (the host, or a backend's
+// device), dtype, up to 4 dims and strides in elements. Ops take views (or raw pointers for f32
+// activations); they never allocate the tensors they are given. OwnedTensor holds 64-byte-aligned
+// memory from a MemoryResource (core/memory.h: the host heap by default, a device, or a measuring
+// resource); activations come from an Arena (core/arena.h).
 #pragma once
 #include <cstdint>
 #include <initializer_list>
@@ -13,6 +14,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/memory.h"
 
 namespace ll {
 
@@ -20,6 +22,7 @@ constexpr int kMaxDims = 4;
 
 struct Tensor {
   void* data = nullptr;
+  Device device = Device::Host;
   DType dtype = DType::F32;
   int ndim = 0;
   int64_t shape[kMaxDims] = {0, 0, 0, 0};
@@ -50,13 +53,16 @@ struct Tensor {
   std::string shape_str() const;  // "[4, 64]"
 };
 
-// Aligned heap tensor, contiguous. Move-only.
+// An aligned, contiguous, zero-filled tensor from a MemoryResource (the host heap unless given).
+// Move-only.
 class OwnedTensor {
  public:
   OwnedTensor() = default;
-  OwnedTensor(DType dtype, std::initializer_list<int64_t> shape);  // zero-filled
-  OwnedTensor(DType dtype, const int64_t* shape, int ndim);
-  static OwnedTensor copy_of(const Tensor& t);                     // contiguous copy, same dtype
+  OwnedTensor(DType dtype, std::initializer_list<int64_t> shape) : OwnedTensor(host_memory(), dtype, shape) {}
+  OwnedTensor(DType dtype, const int64_t* shape, int ndim) : OwnedTensor(host_memory(), dtype, shape, ndim) {}
+  OwnedTensor(MemoryResource& memory, DType dtype, std::initializer_list<int64_t> shape);
+  OwnedTensor(MemoryResource& memory, DType dtype, const int64_t* shape, int ndim);
+  static OwnedTensor copy_of(const Tensor& t);  // contiguous host copy of a host tensor, same dtype
 
   const Tensor& view() const { return view_; }
   void* data() const { return view_.data; }
@@ -67,7 +73,11 @@ class OwnedTensor {
 
  private:
   struct Free {
-    void operator()(void* p) const;
+    Free() : memory(nullptr), bytes(0) {}
+    Free(MemoryResource* m, size_t b) : memory(m), bytes(b) {}
+    void operator()(void* p) const { memory->deallocate(p, bytes); }
+    MemoryResource* memory;
+    size_t bytes;
   };
   std::unique_ptr<void, Free> mem_;
   Tensor view_;

@@ -16,7 +16,7 @@
 #include "demo/tokenizer_training.h"
 #include "formats/json_file.h"
 #include "formats/token_file.h"
-#include "kernels/matmul.h"
+#include "backend/backend.h"
 #include "text/tokenizer.h"
 
 namespace ll::demo {
@@ -101,7 +101,7 @@ void run_demo(const DemoOptions& o) {
   ::setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
   const std::string cache = o.out_dir + "/cache";
   fs::create_directories(cache);
-  const std::string dtype = native_bf16_gemm() ? "bf16" : "f32";
+  const std::string dtype = cpu_backend().native_bf16() ? "bf16" : "f32";
   const int64_t factor = (cfg.target_context + cfg.base_context - 1) / cfg.base_context;
   const std::vector<Variant> variants = {
       {"lora", "(b) LoRA (q,k,v,o), S²-Attn", {"--trainable", "", "--lr", std::to_string(cfg.lora_lr)}},

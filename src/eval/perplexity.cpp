@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/progress.h"
-#include "kernels/cross_entropy.h"
+#include "core/ignore_index.h"
 #include "model/forward.h"
 
 namespace ll {
@@ -75,7 +75,7 @@ PerplexityResult evaluate_perplexity(const LlamaModel& model, std::span<const in
                                     protocol_name(o.protocol) + " window of " + std::to_string(o.seq_len) +
                                     (o.protocol == PerplexityProtocol::LongLoRA ? " (needs more than seq_len + 256)" : ""));
   const int64_t C = model.config().hidden_size;
-  Arena arena;
+  Arena arena(model.backend(), 0);
   Stopwatch clock;
   PerplexityResult r;
   r.seq_len = o.seq_len;

@@ -55,6 +55,18 @@ std::unique_ptr<ModelCheckpoint> ModelCheckpoint::open(const std::string& path) 
   return ck;
 }
 
+std::unique_ptr<ModelCheckpoint> ModelCheckpoint::shapes_only(const LlamaConfig& config, DType dtype) {
+  std::unique_ptr<ModelCheckpoint> ck(new ModelCheckpoint());
+  ck->path_ = "(shapes of the config)";
+  ck->config_ = config;
+  for (const ExpectedTensor& e : llama_expected_tensors(config)) {
+    Tensor t = e.shape.size() == 1 ? Tensor::view(static_cast<void*>(nullptr), dtype, {e.shape[0]})
+                                   : Tensor::view(static_cast<void*>(nullptr), dtype, {e.shape[0], e.shape[1]});
+    ck->shapes_[e.name] = t;
+  }
+  return ck;
+}
+
 namespace {
 
 template <class Store>
@@ -100,10 +112,16 @@ std::string ModelCheckpoint::tokenizer_model_path() const {
 }
 
 bool ModelCheckpoint::has(const std::string& name) const {
+  if (!has_weights()) return shapes_.count(name) != 0;
   return store_ ? store_->has(name) : gguf_names_.count(name) != 0;
 }
 
 Tensor ModelCheckpoint::tensor(const std::string& name) const {
+  if (!has_weights()) {
+    const auto it = shapes_.find(name);
+    if (it == shapes_.end()) fail_input("", "missing tensor '" + name + "' in " + path_);
+    return it->second;
+  }
   if (store_) return store_->get(name);
   if (const auto it = rotate_half_qk_.find(name); it != rotate_half_qk_.end()) return it->second.view();
   const auto it = gguf_names_.find(name);
@@ -116,6 +134,10 @@ Tensor ModelCheckpoint::tensor(const std::string& name) const {
 }
 
 std::vector<int64_t> ModelCheckpoint::stored_shape(const std::string& name) const {
+  if (!has_weights()) {
+    const Tensor t = tensor(name);
+    return std::vector<int64_t>(t.shape, t.shape + t.ndim);
+  }
   if (store_) return store_->entry(name).shape;
   tensor(name);  // the "missing" and "unsupported type" errors
   return gguf_->find_tensor(gguf_names_.at(name))->shape;
@@ -136,6 +158,11 @@ Tensor ModelCheckpoint::tensor(const std::string& name, const std::vector<int64_
 }
 
 std::vector<std::string> ModelCheckpoint::tensor_names() const {
+  if (!has_weights()) {
+    std::vector<std::string> names;
+    for (const auto& [name, t] : shapes_) names.push_back(name);
+    return names;
+  }
   if (store_) return store_->names();
   std::vector<std::string> names;
   names.reserve(gguf_names_.size());
@@ -144,7 +171,7 @@ std::vector<std::string> ModelCheckpoint::tensor_names() const {
 }
 
 std::string ModelCheckpoint::file_of(const std::string& name) const {
-  return store_ ? store_->file_of(name) : path_;
+  return store_ ? store_->file_of(name) : path_;  // a GGUF file, or the shapes' pseudo path
 }
 
 DType ModelCheckpoint::weight_dtype() const { return tensor("model.layers.0.self_attn.q_proj.weight").dtype; }

@@ -32,6 +32,10 @@ class ModelCheckpoint {
   // .gguf file. Validates the config and every weight the model needs (names, shapes, dtypes);
   // anything else throws InputError.
   static std::unique_ptr<ModelCheckpoint> open(const std::string& path);
+  // The checkpoint `config` describes, without weights: every tensor of llama_expected_tensors with
+  // `dtype` and no data (nullptr). What the memory plan's dry runs load (model/memory_plan.h).
+  static std::unique_ptr<ModelCheckpoint> shapes_only(const LlamaConfig& config, DType dtype);
+  bool has_weights() const { return shapes_.empty(); }
 
   const LlamaConfig& config() const { return config_; }
   const std::string& path() const { return path_; }
@@ -66,6 +70,7 @@ class ModelCheckpoint {
   std::unique_ptr<GgufFile> gguf_;                     // GGUF file
   std::map<std::string, std::string> gguf_names_;      // HF name -> GGUF name
   std::map<std::string, OwnedTensor> rotate_half_qk_;  // GGUF q/k converted to HF row order
+  std::map<std::string, Tensor> shapes_;               // shapes_only: tensors without data
 };
 
 // Checks that `checkpoint` holds every weight of llama_expected_tensors(config) with that shape

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 
 namespace ll {
 
@@ -33,17 +33,19 @@ void TokenFile::read(int64_t begin, int64_t count, int32_t* out) const {
 namespace {
 
 // The largest id of ids[0, n) (0 when empty): plain loops that vectorise.
-LL_MULTIVERSION uint16_t max_id_block(const uint16_t* ids, int64_t n) {
+LL_ISA_INLINE uint16_t max_id_block_body(const uint16_t* ids, int64_t n) {
   uint16_t largest = 0;
   for (int64_t i = 0; i < n; ++i) largest = std::max(largest, ids[i]);
   return largest;
 }
+LL_ISA_DISPATCH(uint16_t, max_id_block, (const uint16_t* ids, int64_t n), (ids, n))
 
-LL_MULTIVERSION uint32_t max_id_block(const uint32_t* ids, int64_t n) {
+LL_ISA_INLINE uint32_t max_id_block_body(const uint32_t* ids, int64_t n) {
   uint32_t largest = 0;
   for (int64_t i = 0; i < n; ++i) largest = std::max(largest, ids[i]);
   return largest;
 }
+LL_ISA_DISPATCH(uint32_t, max_id_block, (const uint32_t* ids, int64_t n), (ids, n))
 
 // The same over blocks of a large file, in parallel.
 template <typename Id>

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 #include "core/threads.h"
 
 namespace ll {
@@ -34,7 +34,7 @@ struct AdamWScalars {
 //   exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  fma(value * grad, grad, self)
 //   denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
 //   param.addcdiv_(exp_avg, denom, value=-step_size)              self + (value * exp_avg) / denom
-LL_MULTIVERSION void adamw_span(float* __restrict param, const float* __restrict grad, float* __restrict m,
+LL_ISA_INLINE void adamw_span_body(float* __restrict param, const float* __restrict grad, float* __restrict m,
                                 float* __restrict v, int64_t n, AdamWScalars k) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = grad[i];
@@ -47,22 +47,7 @@ LL_MULTIVERSION void adamw_span(float* __restrict param, const float* __restrict
     v[i] = v_new;
   }
 }
-
-LL_MULTIVERSION double sum_of_squares_span(const float* g, int64_t n) {
-  constexpr int kLanes = 8;
-  double lane[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) lane[l] += static_cast<double>(g[i + l]) * g[i + l];
-  double sum = 0;
-  for (; i < n; ++i) sum += static_cast<double>(g[i]) * g[i];
-  for (int l = 0; l < kLanes; ++l) sum += lane[l];
-  return sum;
-}
-
-LL_MULTIVERSION void scale_span(float* x, int64_t n, float s) {
-  for (int64_t i = 0; i < n; ++i) x[i] *= s;
-}
+LL_ISA_DISPATCH(void, adamw_span, (float* __restrict param, const float* __restrict grad, float* __restrict m, float* __restrict v, int64_t n, AdamWScalars k), (param, grad, m, v, n, k))
 
 }  // namespace
 
@@ -92,28 +77,6 @@ void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, 
 void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
                 float eps, float weight_decay, int64_t step) {
   adamw_step(param, grad, m, v, n, AdamWSettings{lr, beta1, beta2, eps, weight_decay}, step);
-}
-
-double sum_of_squares(const float* g, int64_t n) {
-  const int64_t chunk = parallel_grain(kChunk), chunks = (n + chunk - 1) / chunk;
-  std::vector<double> partial(static_cast<size_t>(chunks));
-#pragma omp parallel for schedule(static) if (chunks > 1)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t i = c * chunk;
-    partial[c] = sum_of_squares_span(g + i, std::min(chunk, n - i));
-  }
-  double sum = 0;
-  for (double p : partial) sum += p;
-  return sum;
-}
-
-void scale_inplace(float* x, int64_t n, float s) {
-  const int64_t chunk = parallel_grain(kChunk), chunks = (n + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) if (chunks > 1)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t i = c * chunk;
-    scale_span(x + i, std::min(chunk, n - i), s);
-  }
 }
 
 }  // namespace ll

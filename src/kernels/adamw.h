@@ -1,5 +1,5 @@
 // AdamW (decoupled weight decay) exactly as torch.optim.AdamW of PyTorch 1.13 computes it on CPU with
-// foreach=False, amsgrad=False, maximize=False; plus the reductions gradient clipping needs.
+// foreach=False, amsgrad=False, maximize=False.
 #pragma once
 #include <cstdint>
 
@@ -30,12 +30,5 @@ void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, 
 // f32 values, e.g. betas=(float(np.float32(0.9)), ...).
 void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
                 float eps, float weight_decay, int64_t step);
-
-// Σ g[i]² in double, for the global gradient norm. Summed in fixed-size blocks combined in a fixed
-// order: the result does not depend on the thread count.
-double sum_of_squares(const float* g, int64_t n);
-
-// x[n] *= s  (gradient clipping).
-void scale_inplace(float* x, int64_t n, float s);
 
 }  // namespace ll

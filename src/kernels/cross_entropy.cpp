@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 #include "core/threads.h"
-#include "kernels/add.h"
+#include "kernels/exp_f32.h"
 
 namespace ll {
 
@@ -17,7 +17,7 @@ namespace {
 
 constexpr int kLanes = 16;  // independent partial results: one AVX-512 or two AVX2 registers
 
-LL_MULTIVERSION float max_row(const float* x, int V) {
+LL_ISA_INLINE float max_row_body(const float* x, int V) {
   float lane[kLanes];
   for (int l = 0; l < kLanes; ++l) lane[l] = -std::numeric_limits<float>::infinity();
   int c = 0;
@@ -28,6 +28,7 @@ LL_MULTIVERSION float max_row(const float* x, int V) {
   for (int l = 0; l < kLanes; ++l) m = std::max(m, lane[l]);
   return m;
 }
+LL_ISA_DISPATCH(float, max_row, (const float* x, int V), (x, V))
 
 // lane[l] += e[i] for every i ≡ l (mod kLanes), in increasing i. Element c of a row always lands in
 // lane c mod kLanes in the same order, however the row is cut into kLanes-aligned pieces, so
@@ -46,7 +47,7 @@ inline float sum_lanes(const float* lane) {
 }
 
 // Σ_c exp(x[c] − max), through a stack buffer so that the exp loop and the sum loop both vectorise.
-LL_MULTIVERSION float sum_exp_row(const float* x, float max, int V) {
+LL_ISA_INLINE float sum_exp_row_body(const float* x, float max, int V) {
   constexpr int kBlock = 16 * kLanes;
   float e[kBlock];
   float lane[kLanes] = {};
@@ -57,22 +58,26 @@ LL_MULTIVERSION float sum_exp_row(const float* x, float max, int V) {
   }
   return sum_lanes(lane);
 }
+LL_ISA_DISPATCH(float, sum_exp_row, (const float* x, float max, int V), (x, max, V))
 
 // x[c] ← exp(x[c] − max) in place; returns Σ_c of them, bit-identical to sum_exp_row.
-LL_MULTIVERSION float exp_row_inplace(float* x, float max, int V) {
+LL_ISA_INLINE float exp_row_inplace_body(float* x, float max, int V) {
   for (int c = 0; c < V; ++c) x[c] = exp_f32(x[c] - max);
   float lane[kLanes] = {};
   add_to_lanes(lane, x, V);
   return sum_lanes(lane);
 }
+LL_ISA_DISPATCH(float, exp_row_inplace, (float* x, float max, int V), (x, max, V))
 
-LL_MULTIVERSION void scale_row(float* x, float s, int V) {
+LL_ISA_INLINE void scale_row_body(float* x, float s, int V) {
   for (int c = 0; c < V; ++c) x[c] *= s;
 }
+LL_ISA_DISPATCH(void, scale_row, (float* x, float s, int V), (x, s, V))
 
-LL_MULTIVERSION void shift_row(float* out, const float* x, float shift, int V) {
+LL_ISA_INLINE void shift_row_body(float* out, const float* x, float shift, int V) {
   for (int c = 0; c < V; ++c) out[c] = x[c] - shift;
 }
+LL_ISA_DISPATCH(void, shift_row, (float* out, const float* x, float shift, int V), (out, x, shift, V))
 
 void check_targets(const int32_t* targets, int64_t rows, int V) {
   for (int64_t r = 0; r < rows; ++r)

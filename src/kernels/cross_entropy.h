@@ -4,9 +4,9 @@
 #pragma once
 #include <cstdint>
 
-namespace ll {
+#include "core/ignore_index.h"
 
-constexpr int32_t kIgnoreIndex = -100;
+namespace ll {
 
 // In place: logits [rows, V] → dlogits = (softmax(logits) − onehot(target)) · grad_scale, the
 // gradient of grad_scale · Σ_rows loss (rows with target −100 get all-zero gradient).

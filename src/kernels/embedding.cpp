@@ -4,7 +4,7 @@
 #include <string>
 
 #include "core/half.h"
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 #include "core/threads.h"
 
 namespace ll {
@@ -18,9 +18,10 @@ void check_ids(const int32_t* ids, int64_t n, int64_t V) {
                                   " is outside the vocabulary [0, " + std::to_string(V) + ")");
 }
 
-LL_MULTIVERSION void add_row(float* __restrict y, const float* __restrict x, int n) {
+LL_ISA_INLINE void add_row_body(float* __restrict y, const float* __restrict x, int n) {
   for (int c = 0; c < n; ++c) y[c] += x[c];
 }
+LL_ISA_DISPATCH(void, add_row, (float* __restrict y, const float* __restrict x, int n), (y, x, n))
 
 constexpr int kColumnBlock = 128;  // dtable columns owned by one OpenMP work item
 

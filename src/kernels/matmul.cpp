@@ -107,18 +107,9 @@ void run_gemm(float* c, int64_t c_rs, int64_t c_cs, const void* a, int64_t a_rs,
   s.wait();
 }
 
-// Per-thread scratch for operands converted on the way into a GEMM.
-template <class T>
-T* scratch(int slot, int64_t n) {
-  thread_local std::vector<T> buffers[2];
-  auto& b = buffers[slot];
-  if (static_cast<int64_t>(b.size()) < n) b.resize(static_cast<size_t>(n));
-  return b.data();
-}
-
 // An f32 activation matrix [rows, cols] (row stride ld) made ready for a GEMM at precision p:
-// returns the pointer, dtype and row stride to use. F32: as is. BF16: packed bf16 copy (native)
-// or bf16-rounded f32 copy (emulated).
+// the pointer, dtype and row stride to use. F32: as is. BF16: a packed bf16 copy (native) or a
+// bf16-rounded f32 copy (emulated) in `scratch`, which the caller releases after the GEMM.
 struct Operand {
   const void* data;
   int64_t ld;
@@ -128,15 +119,21 @@ struct Operand {
 // Conversions big enough to be worth waking the other threads for (elements).
 constexpr int64_t kParallelConversion = 1 << 16;
 
-Operand prepare_activation(const float* x, int64_t ld, int64_t rows, int64_t cols, Precision p, int slot) {
+// Bytes of one converted operand [rows, cols].
+size_t operand_bytes(int64_t rows, int64_t cols, Precision p) {
+  if (p == Precision::F32) return 0;
+  return static_cast<size_t>(rows * cols) * (native_bf16_gemm() ? sizeof(uint16_t) : sizeof(float));
+}
+
+Operand prepare_activation(const float* x, int64_t ld, int64_t rows, int64_t cols, Precision p, Arena& scratch) {
   if (p == Precision::F32) return {x, ld, dt::f32};
   if (native_bf16_gemm()) {
-    uint16_t* buf = scratch<uint16_t>(slot, rows * cols);
+    uint16_t* buf = static_cast<uint16_t*>(scratch.alloc_bytes(operand_bytes(rows, cols, p)));
 #pragma omp parallel for schedule(static) if (rows * cols >= parallel_grain(kParallelConversion))
     for (int64_t i = 0; i < rows; ++i) f32_to_bf16(buf + i * cols, x + i * ld, cols);
     return {buf, cols, dt::bf16};
   }
-  float* buf = scratch<float>(slot, rows * cols);
+  float* buf = static_cast<float*>(scratch.alloc_bytes(operand_bytes(rows, cols, p)));
 #pragma omp parallel for schedule(static) if (rows * cols >= parallel_grain(kParallelConversion))
   for (int64_t i = 0; i < rows; ++i) round_to_bf16(buf + i * cols, x + i * ld, cols);
   return {buf, cols, dt::f32};
@@ -153,11 +150,13 @@ void convert_parallel(Dst* dst, const Src* src, int64_t n, void (*convert)(Dst*,
   }
 }
 
-dt weight_type(const GemmWeight& w) { return w.view().dtype == DType::BF16 ? dt::bf16 : dt::f32; }
+dt weight_type(const Tensor& w) { return w.dtype == DType::BF16 ? dt::bf16 : dt::f32; }
+
+void check_weight(const Tensor& w, Precision p) {
+  LL_CHECK(w.ndim == 2 && w.is_contiguous() && w.dtype == gemm_weight_dtype(p));
+}
 
 }  // namespace
-
-const char* precision_name(Precision p) { return p == Precision::F32 ? "f32" : "bf16"; }
 
 bool native_bf16_gemm() {
   static const bool native = [] {
@@ -174,70 +173,82 @@ bool native_bf16_gemm() {
   return native;
 }
 
-GemmWeight::GemmWeight(const Tensor& w, Precision p) : precision_(p) {
-  LL_CHECK(w.ndim == 2 && w.is_contiguous());
-  update(w);
+DType gemm_weight_dtype(Precision p) {
+  return p == Precision::BF16 && native_bf16_gemm() ? DType::BF16 : DType::F32;
 }
 
-void GemmWeight::update(const Tensor& w) {
-  LL_CHECK(w.ndim == 2 && w.is_contiguous());
-  const int64_t n = w.numel();
-  const bool native = precision_ == Precision::BF16 && native_bf16_gemm();
-  const DType want = native ? DType::BF16 : DType::F32;
-  const bool needs_rounding = precision_ == Precision::BF16 && !native && w.dtype != DType::BF16;
-  if (w.dtype == want && !needs_rounding) {
-    view_ = w;
-    copy_ = OwnedTensor();
-    return;
-  }
-  if (copy_.empty() || !copy_.view().same_shape(w)) copy_ = OwnedTensor(want, {w.shape[0], w.shape[1]});
+bool gemm_reads_in_place(const Tensor& src, Precision p) {
+  // At emulated BF16 an f32 source still needs rounding; a bf16 source widened to f32 needs a copy.
+  return src.dtype == gemm_weight_dtype(p) && !(p == Precision::BF16 && src.dtype == DType::F32);
+}
+
+// Each converts the operands it reads below through prepare_activation, which takes
+// operand_bytes (rounded up to the arena's alignment) per operand.
+size_t linear_forward_scratch_bytes(int64_t M, int64_t K, Precision p) { return aligned_size(operand_bytes(M, K, p)); }
+size_t linear_backward_input_scratch_bytes(int64_t M, int64_t N, Precision p) {
+  return aligned_size(operand_bytes(M, N, p));
+}
+size_t linear_backward_weight_scratch_bytes(int64_t M, int64_t N, int64_t K, Precision p) {
+  return aligned_size(operand_bytes(M, N, p)) + aligned_size(operand_bytes(M, K, p));
+}
+
+void convert_gemm_weight(Tensor dst, const Tensor& src, Precision p) {
+  LL_CHECK(src.ndim == 2 && src.is_contiguous() && dst.same_shape(src) && dst.dtype == gemm_weight_dtype(p));
+  const int64_t n = src.numel();
   // Trainable weights come through here after every optimizer step: the conversions run in parallel.
   using ToBf16 = void (*)(uint16_t*, const float*, int64_t);
   using Round = void (*)(float*, const float*, int64_t);
-  if (want == DType::BF16) {
-    if (w.dtype == DType::F32) {
-      convert_parallel(copy_.as<uint16_t>(), static_cast<const float*>(w.data), n, static_cast<ToBf16>(f32_to_bf16));
+  if (dst.dtype == DType::BF16) {
+    if (src.dtype == DType::F32) {
+      convert_parallel(dst.as<uint16_t>(), static_cast<const float*>(src.data), n, static_cast<ToBf16>(f32_to_bf16));
     } else {  // f16 -> f32 -> bf16
       std::vector<float> tmp(static_cast<size_t>(n));
-      to_f32(tmp.data(), w.data, w.dtype, n);
-      convert_parallel(copy_.as<uint16_t>(), tmp.data(), n, static_cast<ToBf16>(f32_to_bf16));
+      to_f32(tmp.data(), src.data, src.dtype, n);
+      convert_parallel(dst.as<uint16_t>(), tmp.data(), n, static_cast<ToBf16>(f32_to_bf16));
     }
-  } else if (w.dtype == DType::F32 && needs_rounding) {
-    convert_parallel(copy_.as<float>(), static_cast<const float*>(w.data), n, static_cast<Round>(round_to_bf16));
+  } else if (src.dtype == DType::F32) {
+    if (p == Precision::BF16)
+      convert_parallel(dst.as<float>(), static_cast<const float*>(src.data), n, static_cast<Round>(round_to_bf16));
+    else
+      std::memcpy(dst.data, src.data, src.nbytes());
   } else {
-    to_f32(copy_.as<float>(), w.data, w.dtype, n);
-    if (needs_rounding) convert_parallel(copy_.as<float>(), copy_.as<float>(), n, static_cast<Round>(round_to_bf16));
+    to_f32(dst.as<float>(), src.data, src.dtype, n);
+    if (p == Precision::BF16) convert_parallel(dst.as<float>(), dst.as<float>(), n, static_cast<Round>(round_to_bf16));
   }
-  view_ = copy_.view();
 }
 
-void linear_forward(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t M, const GemmWeight& w,
-                    bool accumulate) {
-  const int64_t N = w.rows(), K = w.cols();
-  const Operand a = prepare_activation(x, ldx, M, K, w.precision(), 0);
+void linear_forward(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t M, const Tensor& w, Precision p,
+                    bool accumulate, Arena& scratch) {
+  check_weight(w, p);
+  ArenaScope scope(scratch);
+  const int64_t N = w.shape[0], K = w.shape[1];
+  const Operand a = prepare_activation(x, ldx, M, K, p, scratch);
   if (M == 1) {
     // A single row (decoding): yᵀ[N, 1] = W[N, K]·xᵀ[K, 1], which oneDNN runs as a matrix-vector
     // product streaming W row by row, ~1.5× the rate of the form below. (oneDNN's JIT GEMM takes no
     // output with a column stride other than 1, so this is for one row only.)
-    run_gemm(y, 1, 1, w.view().data, K, 1, a.data, 1, 1, N, 1, K, weight_type(w), accumulate);
+    run_gemm(y, 1, 1, w.data, K, 1, a.data, 1, 1, N, 1, K, weight_type(w), accumulate);
     return;
   }
   // B[K, N] = Wᵀ: element (k, n) at n*K + k.
-  run_gemm(y, ldy, 1, a.data, a.ld, 1, w.view().data, 1, K, M, N, K, weight_type(w), accumulate);
+  run_gemm(y, ldy, 1, a.data, a.ld, 1, w.data, 1, K, M, N, K, weight_type(w), accumulate);
 }
 
-void linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t lddy, int64_t M,
-                           const GemmWeight& w, bool accumulate) {
-  const int64_t N = w.rows(), K = w.cols();
-  const Operand a = prepare_activation(dy, lddy, M, N, w.precision(), 0);
+void linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t lddy, int64_t M, const Tensor& w,
+                           Precision p, bool accumulate, Arena& scratch) {
+  check_weight(w, p);
+  ArenaScope scope(scratch);
+  const int64_t N = w.shape[0], K = w.shape[1];
+  const Operand a = prepare_activation(dy, lddy, M, N, p, scratch);
   // B[N, K] = W as stored.
-  run_gemm(dx, lddx, 1, a.data, a.ld, 1, w.view().data, K, 1, M, K, N, weight_type(w), accumulate);
+  run_gemm(dx, lddx, 1, a.data, a.ld, 1, w.data, K, 1, M, K, N, weight_type(w), accumulate);
 }
 
 void linear_backward_weight(float* dw, const float* dy, int64_t lddy, const float* x, int64_t ldx, int64_t M,
-                            int64_t N, int64_t K, Precision p, bool accumulate) {
-  const Operand a = prepare_activation(dy, lddy, M, N, p, 0);  // dy [M, N]: used as A = dyᵀ [N, M]
-  const Operand b = prepare_activation(x, ldx, M, K, p, 1);    // x [M, K]
+                            int64_t N, int64_t K, Precision p, bool accumulate, Arena& scratch) {
+  ArenaScope scope(scratch);
+  const Operand a = prepare_activation(dy, lddy, M, N, p, scratch);  // dy [M, N]: used as A = dyᵀ [N, M]
+  const Operand b = prepare_activation(x, ldx, M, K, p, scratch);    // x [M, K]
   LL_CHECK(a.type == b.type);
   run_gemm(dw, K, 1, a.data, 1, a.ld, b.data, b.ld, 1, N, K, M, a.type, accumulate);
 }

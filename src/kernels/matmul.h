@@ -1,6 +1,7 @@
 // Matrix products of linear layers, run by oneDNN (the only GEMM engine in longlora).
 //
-// Precision says what the GEMM inputs hold; accumulation is always f32 and outputs are f32:
+// The CPU backend's GEMMs. Precision (core/precision.h) says what the inputs hold; accumulation is
+// always f32 and outputs are f32:
 //   F32  — inputs as they are (f16/bf16 weights widened exactly to f32);
 //   BF16 — both inputs rounded to bf16 (what autocast-bf16 training feeds the GEMM). Where oneDNN
 //          has a bf16 GEMM for this CPU (AVX512-BF16/AMX) it runs natively on bf16 operands;
@@ -10,49 +11,42 @@
 #pragma once
 #include <cstdint>
 
+#include "core/arena.h"
+#include "core/precision.h"
 #include "core/tensor.h"
 
 namespace ll {
 
-enum class Precision : uint8_t { F32, BF16 };
-const char* precision_name(Precision p);
-
 // True when oneDNN runs bf16×bf16→f32 matmul on this CPU.
 bool native_bf16_gemm();
 
-// A weight [N, K] in the dtype its GEMM consumes: a zero-copy view of the source when the
-// source already is that dtype (an mmapped f32 checkpoint at F32, a bf16 checkpoint at native
-// BF16), otherwise an owned converted copy. Trainable weights are prepared again after every
-// optimizer step (update()).
-class GemmWeight {
- public:
-  GemmWeight() = default;
-  GemmWeight(const Tensor& w, Precision p);  // w: [N, K] f32/f16/bf16, contiguous
-  void update(const Tensor& w);               // re-prepare from new values, same shape
+// The dtype the GEMMs at precision p read a weight in on this CPU: bf16 where the bf16 GEMM is native,
+// else f32 (holding bf16-rounded values at BF16).
+DType gemm_weight_dtype(Precision p);
 
-  const Tensor& view() const { return view_; }  // [N, K] f32, or bf16 for native BF16
-  int64_t rows() const { return view_.shape[0]; }  // N (out features)
-  int64_t cols() const { return view_.shape[1]; }  // K (in features)
-  Precision precision() const { return precision_; }
-  bool owns_copy() const { return !copy_.empty(); }
-  bool empty() const { return view_.empty(); }
+// dst [N, K] ← src [N, K] (f32/f16/bf16, contiguous) as the GEMMs at precision p read it
+// (gemm_weight_dtype(p); rounded to bf16 at BF16). Parallel; dst and src may not overlap.
+void convert_gemm_weight(Tensor dst, const Tensor& src, Precision p);
+// Whether src can be read by the GEMMs at precision p as it is (no copy needed).
+bool gemm_reads_in_place(const Tensor& src, Precision p);
 
- private:
-  Tensor view_;
-  OwnedTensor copy_;
-  Precision precision_ = Precision::F32;
-};
-
-// y[M, N] (+)= x[M, K] · Wᵀ. Row strides ldx ≥ K, ldy ≥ N (floats).
-void linear_forward(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t M, const GemmWeight& w,
-                    bool accumulate = false);
+// y[M, N] (+)= x[M, K] · Wᵀ, W [N, K] prepared for precision p (convert_gemm_weight). Row strides
+// ldx ≥ K, ldy ≥ N (floats). At BF16 the activation operand is converted in `scratch`.
+void linear_forward(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t M, const Tensor& w, Precision p,
+                    bool accumulate, Arena& scratch);
 
 // Backward of y = x·Wᵀ with respect to x: dx[M, K] (+)= dy[M, N] · W.
-void linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t lddy, int64_t M,
-                           const GemmWeight& w, bool accumulate);
+void linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t lddy, int64_t M, const Tensor& w,
+                           Precision p, bool accumulate, Arena& scratch);
 
 // Backward of y = x·Wᵀ with respect to W: dW[N, K] (+)= dyᵀ[N, M] · x[M, K] (f32 result).
 void linear_backward_weight(float* dw, const float* dy, int64_t lddy, const float* x, int64_t ldx, int64_t M,
-                            int64_t N, int64_t K, Precision p, bool accumulate);
+                            int64_t N, int64_t K, Precision p, bool accumulate, Arena& scratch);
+
+// Bytes each of the three takes from `scratch` for its bf16 operand conversions (0 at F32); the
+// memory plan's dry runs take the same.
+size_t linear_forward_scratch_bytes(int64_t M, int64_t K, Precision p);
+size_t linear_backward_input_scratch_bytes(int64_t M, int64_t N, Precision p);
+size_t linear_backward_weight_scratch_bytes(int64_t M, int64_t N, int64_t K, Precision p);
 
 }  // namespace ll

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 #include "core/threads.h"
 
 namespace ll {
@@ -13,7 +13,7 @@ namespace {
 constexpr int kLanes = 16;  // independent partial sums: one AVX-512 or two AVX2 registers
 
 // Σ_c x[c]²  (f32, kLanes partial sums combined in a fixed order)
-LL_MULTIVERSION float sum_of_squares_row(const float* x, int C) {
+LL_ISA_INLINE float sum_of_squares_row_body(const float* x, int C) {
   float lane[kLanes] = {};
   int c = 0;
   for (; c + kLanes <= C; c += kLanes)
@@ -23,9 +23,10 @@ LL_MULTIVERSION float sum_of_squares_row(const float* x, int C) {
   for (int l = 0; l < kLanes; ++l) sum += lane[l];
   return sum;
 }
+LL_ISA_DISPATCH(float, sum_of_squares_row, (const float* x, int C), (x, C))
 
 // Σ_c dy[c]·w[c]·x[c]
-LL_MULTIVERSION float dot3_row(const float* dy, const float* w, const float* x, int C) {
+LL_ISA_INLINE float dot3_row_body(const float* dy, const float* w, const float* x, int C) {
   float lane[kLanes] = {};
   int c = 0;
   for (; c + kLanes <= C; c += kLanes)
@@ -35,22 +36,26 @@ LL_MULTIVERSION float dot3_row(const float* dy, const float* w, const float* x, 
   for (int l = 0; l < kLanes; ++l) sum += lane[l];
   return sum;
 }
+LL_ISA_DISPATCH(float, dot3_row, (const float* dy, const float* w, const float* x, int C), (dy, w, x, C))
 
-LL_MULTIVERSION void scale_row(float* y, const float* x, const float* w, float rstd, int C) {
+LL_ISA_INLINE void scale_row_body(float* y, const float* x, const float* w, float rstd, int C) {
   for (int c = 0; c < C; ++c) y[c] = x[c] * rstd * w[c];
 }
+LL_ISA_DISPATCH(void, scale_row, (float* y, const float* x, const float* w, float rstd, int C), (y, x, w, rstd, C))
 
 // dx[c] += rstd · (dy[c]·w[c] − x[c]·k)   with k = rstd² · mean(dy·w·x)
-LL_MULTIVERSION void input_grad_row(float* __restrict dx, const float* __restrict dy, const float* __restrict w,
+LL_ISA_INLINE void input_grad_row_body(float* __restrict dx, const float* __restrict dy, const float* __restrict w,
                                     const float* __restrict x, float rstd, float k, int C) {
   for (int c = 0; c < C; ++c) dx[c] += rstd * (dy[c] * w[c] - x[c] * k);
 }
+LL_ISA_DISPATCH(void, input_grad_row, (float* __restrict dx, const float* __restrict dy, const float* __restrict w, const float* __restrict x, float rstd, float k, int C), (dx, dy, w, x, rstd, k, C))
 
 // acc[c] += dy[c] · x[c] · rstd   over one row, for a block of columns
-LL_MULTIVERSION void weight_grad_row(float* __restrict acc, const float* __restrict dy, const float* __restrict x,
+LL_ISA_INLINE void weight_grad_row_body(float* __restrict acc, const float* __restrict dy, const float* __restrict x,
                                      float rstd, int n) {
   for (int c = 0; c < n; ++c) acc[c] += dy[c] * x[c] * rstd;
 }
+LL_ISA_DISPATCH(void, weight_grad_row, (float* __restrict acc, const float* __restrict dy, const float* __restrict x, float rstd, int n), (acc, dy, x, rstd, n))
 
 constexpr int kColumnBlock = 256;  // dw columns owned by one OpenMP work item
 constexpr int64_t kRowBlock = 64;  // rows summed into a block partial before it joins the total

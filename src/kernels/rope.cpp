@@ -4,16 +4,21 @@
 #include "kernels/rope.h"
 
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 #include "core/threads.h"
 
 namespace ll {
 
-RopeTable::RopeTable(int head_dim, double theta, double factor, int64_t max_positions)
-    : head_dim_(head_dim), max_positions_(max_positions) {
+RopeTable::RopeTable(int head_dim, double theta, double factor, int64_t max_positions, MemoryResource& memory)
+    : head_dim_(head_dim),
+      max_positions_(max_positions),
+      cos_(memory, DType::F32, {max_positions, head_dim / 2}),
+      sin_(memory, DType::F32, {max_positions, head_dim / 2}) {
   LL_CHECK(head_dim > 0 && head_dim % 2 == 0 && theta > 0 && factor > 0 && max_positions > 0);
+  if (memory.measuring()) return;
   const int half = head_dim / 2;
   // inv_freq = 1.0 / (theta ** (arange(0, D, 2).float() / D)), every step in f32
   std::vector<float> inv_freq(half);
@@ -23,16 +28,28 @@ RopeTable::RopeTable(int head_dim, double theta, double factor, int64_t max_posi
     inv_freq[i] = 1.0f / power;
   }
   const float factor_f = static_cast<float>(factor);
-  cos_.resize(static_cast<size_t>(max_positions) * half);
-  sin_.resize(cos_.size());
+  // Computed in place where the host can write the table's memory, else on the host and uploaded.
+  std::vector<float> host_cos, host_sin;
+  float* c = cos_.as<float>();
+  float* s = sin_.as<float>();
+  if (!memory.host_accessible()) {
+    host_cos.resize(static_cast<size_t>(max_positions * half));
+    host_sin.resize(host_cos.size());
+    c = host_cos.data();
+    s = host_sin.data();
+  }
 #pragma omp parallel for schedule(static) if (max_positions * half > parallel_grain(32768))
   for (int64_t p = 0; p < max_positions; ++p) {
     const float t = static_cast<float>(p) / factor_f;  // t = arange(n).float() / factor
     for (int i = 0; i < half; ++i) {
       const double freq = t * inv_freq[i];  // f32 product, then cos/sin of that f32 angle
-      cos_[p * half + i] = static_cast<float>(std::cos(freq));
-      sin_[p * half + i] = static_cast<float>(std::sin(freq));
+      c[p * half + i] = static_cast<float>(std::cos(freq));
+      s[p * half + i] = static_cast<float>(std::sin(freq));
     }
+  }
+  if (!memory.host_accessible()) {
+    memory.upload(cos_.data(), host_cos.data(), host_cos.size() * sizeof(float));
+    memory.upload(sin_.data(), host_sin.data(), host_sin.size() * sizeof(float));
   }
 }
 
@@ -40,7 +57,7 @@ namespace {
 
 // One head: y1 = x1·c − x2·s, y2 = x2·c + x1·s (sign = +1), or the transpose (sign = −1):
 // y1 = x1·c + x2·s, y2 = x2·c − x1·s.
-LL_MULTIVERSION void rotate_head(float* __restrict x1, float* __restrict x2, const float* __restrict c,
+LL_ISA_INLINE void rotate_head_body(float* __restrict x1, float* __restrict x2, const float* __restrict c,
                                  const float* __restrict s, float sign, int half) {
   for (int i = 0; i < half; ++i) {
     const float a = x1[i], b = x2[i], sin_i = sign * s[i];
@@ -48,6 +65,7 @@ LL_MULTIVERSION void rotate_head(float* __restrict x1, float* __restrict x2, con
     x2[i] = b * c[i] + a * sin_i;
   }
 }
+LL_ISA_DISPATCH(void, rotate_head, (float* __restrict x1, float* __restrict x2, const float* __restrict c, const float* __restrict s, float sign, int half), (x1, x2, c, s, sign, half))
 
 void rotate(float* x, const int32_t* pos, int64_t T, int n_heads, int head_dim, int64_t token_stride,
             const RopeTable& table, float sign) {

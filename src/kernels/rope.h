@@ -7,7 +7,8 @@
 //   out[i + D/2] = x2[i]·cos + x1[i]·sin
 #pragma once
 #include <cstdint>
-#include <vector>
+
+#include "core/tensor.h"
 
 namespace ll {
 
@@ -17,21 +18,22 @@ namespace ll {
 //   freq = t · inv_freq  (f32),  cos(freq), sin(freq)
 // so tables agree with HF's to about 1 ulp (pow/cos/sin here are double-precision libm results
 // rounded to f32; PyTorch uses SLEEF's 1-ulp f32 versions). The table is sized once by
-// max_positions (D·max_positions floats) and is read-only afterwards, so threads share it.
+// max_positions (D·max_positions floats), lives in `memory` (a backend's device, the host by
+// default) and is read-only afterwards, so threads share it.
 class RopeTable {
  public:
-  RopeTable(int head_dim, double theta, double factor, int64_t max_positions);
+  RopeTable(int head_dim, double theta, double factor, int64_t max_positions, MemoryResource& memory = host_memory());
 
   int head_dim() const { return head_dim_; }
   int64_t max_positions() const { return max_positions_; }
   // D/2 values for position p in [0, max_positions): entry i serves x[i] and x[i + D/2].
-  const float* cos(int64_t p) const { return cos_.data() + p * (head_dim_ / 2); }
-  const float* sin(int64_t p) const { return sin_.data() + p * (head_dim_ / 2); }
+  const float* cos(int64_t p) const { return cos_.as<float>() + p * (head_dim_ / 2); }
+  const float* sin(int64_t p) const { return sin_.as<float>() + p * (head_dim_ / 2); }
 
  private:
   int head_dim_;
   int64_t max_positions_;
-  std::vector<float> cos_, sin_;  // [max_positions, D/2]
+  OwnedTensor cos_, sin_;  // [max_positions, D/2]
 };
 
 // In place on a [T, n_heads, head_dim] block whose token rows start token_stride floats apart

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 #include "core/threads.h"
-#include "kernels/add.h"
+#include "kernels/exp_f32.h"
 
 namespace ll {
 
@@ -14,15 +14,16 @@ constexpr int64_t kChunk = 1 << 14;  // elements per OpenMP work item
 
 inline float sigmoid(float g) { return 1.0f / (1.0f + exp_f32(-g)); }
 
-LL_MULTIVERSION void forward_span(float* h, const float* gate, const float* up, int64_t n) {
+LL_ISA_INLINE void forward_span_body(float* h, const float* gate, const float* up, int64_t n) {
   // h may alias gate or up: element i is read before it is written.
 #pragma GCC ivdep
   for (int64_t i = 0; i < n; ++i) h[i] = gate[i] / (1.0f + exp_f32(-gate[i])) * up[i];  // as torch's silu
 }
+LL_ISA_DISPATCH(void, forward_span, (float* h, const float* gate, const float* up, int64_t n), (h, gate, up, n))
 
 // Forward: h = g · s · u with s = sigmoid(g), s' = s · (1 − s):
 //   dh/dg = u · (s + g · s · (1 − s)) = u · s · (1 + g · (1 − s)),   dh/du = g · s.
-LL_MULTIVERSION void backward_span(float* dgate, float* dup, const float* dh, const float* gate, const float* up,
+LL_ISA_INLINE void backward_span_body(float* dgate, float* dup, const float* dh, const float* gate, const float* up,
                                    int64_t n) {
   // dgate may alias gate and dup may alias up: element i is read before it is written.
 #pragma GCC ivdep
@@ -33,6 +34,7 @@ LL_MULTIVERSION void backward_span(float* dgate, float* dup, const float* dh, co
     dup[i] = d * g * s;
   }
 }
+LL_ISA_DISPATCH(void, backward_span, (float* dgate, float* dup, const float* dh, const float* gate, const float* up, int64_t n), (dgate, dup, dh, gate, up, n))
 
 }  // namespace
 

@@ -1,91 +1,113 @@
 #include "model/forward.h"
 
 #include <algorithm>
-#include <utility>
-#include <vector>
-
-#include "kernels/cross_entropy.h"
-#include "kernels/embedding.h"
-#include "kernels/rmsnorm.h"
 
 namespace ll {
+
+const int32_t* to_backend(Backend& backend, Arena& arena, const std::vector<int32_t>& host) {
+  int32_t* out = arena.alloc<int32_t>(static_cast<int64_t>(host.size()));
+  backend.upload(out, host.data(), host.size() * sizeof(int32_t));
+  return out;
+}
+
+std::vector<int32_t> row_positions(const BatchLayout& batch) {
+  std::vector<int32_t> pos(static_cast<size_t>(batch.rows()));
+  for (int64_t r = 0; r < batch.rows(); ++r) pos[static_cast<size_t>(r)] = static_cast<int32_t>(r % batch.T);
+  return pos;
+}
+
+float* forward_layers(const LlamaModel& model, const BatchLayout& batch, const int32_t* pos,
+                      const LayerAttention& attention, const DropoutContext& dropout, const LayerKeep& keep,
+                      float* x_base, Arena& arena) {
+  const int64_t L = model.config().num_layers, RC = batch.rows() * model.config().hidden_size;
+  const RopeTable& rope = model.rope(batch.T + (attention.cache ? attention.cache->length() : 0));
+  auto x_at = [&](int64_t l) { return x_base + (keep.every_input ? l : l % 2) * RC; };
+  for (int64_t l = 0; l < L; ++l) {
+    const size_t i = static_cast<size_t>(l);
+    if (keep.activations && keep.kept_layer[i]) {
+      (*keep.activations)[i] = alloc_layer_activations(model, l, batch, /*for_backward=*/true, arena);
+      layer_forward(model, l, batch, pos, rope, x_at(l), x_at(l + 1), (*keep.activations)[i], attention, dropout,
+                    arena);
+      continue;
+    }
+    ArenaScope layer_scope(arena);
+    const KeptAttention* kept_attention = keep.attention ? &(*keep.attention)[i] : nullptr;
+    const LayerActivations acts =
+        alloc_layer_activations(model, l, batch, /*for_backward=*/false, arena, kept_attention);
+    layer_forward(model, l, batch, pos, rope, x_at(l), x_at(l + 1), acts, attention, dropout, arena);
+  }
+  return x_at(L);
+}
 
 void forward_hidden(const LlamaModel& model, const BatchLayout& batch, const int32_t* tokens,
                     const AttentionMask& mask, float* hidden, Arena& arena) {
   ArenaScope scope(arena);
+  Backend& be = model.backend();
   const LlamaConfig& c = model.config();
   const int64_t R = batch.rows(), C = c.hidden_size;
-  std::vector<int32_t> pos(static_cast<size_t>(R));
-  for (int64_t r = 0; r < R; ++r) pos[static_cast<size_t>(r)] = static_cast<int32_t>(r % batch.T);
-  const RopeTable& rope = model.rope(batch.T);
-
-  float* x = arena.alloc<float>(R * C);
-  float* y = arena.alloc<float>(R * C);
-  embedding_forward(x, tokens, R, model.embed_table());
-  AttentionPlan plan;
-  plan.mask = mask;
-  for (int64_t l = 0; l < c.num_layers; ++l) {
-    ArenaScope layer_scope(arena);
-    const LayerActivations acts = alloc_layer_activations(model, l, batch, /*for_backward=*/false, arena);
-    layer_forward(model, l, batch, pos.data(), rope, x, y, acts, plan, DropoutContext{}, arena);
-    std::swap(x, y);
-  }
-  rmsnorm_forward(hidden, nullptr, x, model.final_norm.data(), R, static_cast<int>(C), c.rms_norm_eps);
+  const int32_t* pos = to_backend(be, arena, row_positions(batch));
+  const int32_t* ids = to_backend(be, arena, std::vector<int32_t>(tokens, tokens + R));
+  float* x = arena.alloc<float>(2 * R * C);
+  be.embedding_forward(x, ids, R, model.embed_table());
+  LayerAttention attention;
+  attention.mask = mask;
+  const float* x_L = forward_layers(model, batch, pos, attention, DropoutContext{}, LayerKeep{}, x, arena);
+  be.rmsnorm_forward(hidden, nullptr, x_L, model.final_norm.data(), R, C, c.rms_norm_eps);
 }
 
 void compute_logits(const LlamaModel& model, const float* hidden, int64_t rows, float* logits, Arena& arena) {
   ArenaScope scope(arena);
   const int64_t C = model.config().hidden_size, V = model.config().vocab_size;
   float* lora_t = model.lm_head.lora ? arena.alloc<float>(rows * model.lm_head.lora->rank) : nullptr;
-  linear_layer_forward(model.lm_head, logits, V, hidden, C, rows, lora_t, false, DropoutContext{}, arena);
+  linear_layer_forward(model.backend(), model.lm_head, logits, V, hidden, C, rows, lora_t, false, DropoutContext{},
+                       arena);
 }
 
 double lm_head_loss_sum(const LlamaModel& model, const float* hidden, const int32_t* targets, int64_t rows,
                         Arena& arena, int64_t chunk) {
   ArenaScope scope(arena);
+  Backend& be = model.backend();
   const int64_t C = model.config().hidden_size, V = model.config().vocab_size;
+  const int32_t* device_targets = to_backend(be, arena, std::vector<int32_t>(targets, targets + rows));
   float* logits = arena.alloc<float>(std::min(chunk, rows) * V);
   double sum = 0;
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
     const int64_t n = std::min(chunk, rows - r0);
     compute_logits(model, hidden + r0 * C, n, logits, arena);
-    sum += cross_entropy_loss(logits, targets + r0, n, static_cast<int>(V));
+    sum += be.cross_entropy_loss(logits, device_targets + r0, n, V);
   }
   return sum;
 }
 
-void forward_cached(const LlamaModel& model, KVCache& cache, const int32_t* tokens, int64_t n, float* logits_last,
+void forward_cached(const LlamaModel& model, KVCache& cache, const int32_t* tokens, int64_t n, float* host_logits,
                     Arena& arena, int64_t chunk) {
+  Backend& be = model.backend();
   const LlamaConfig& c = model.config();
   const int64_t C = c.hidden_size;
   if (cache.length() + n > cache.capacity())
     fail_input("generation", "sequence of " + std::to_string(cache.length() + n) + " tokens exceeds the KV cache of " +
                                  std::to_string(cache.capacity()));
-  const RopeTable& rope = model.rope(cache.length() + n);
   for (int64_t t0 = 0; t0 < n; t0 += chunk) {
     ArenaScope scope(arena);
     BatchLayout batch;
     batch.T = std::min(chunk, n - t0);
     batch.lengths = {batch.T};
-    std::vector<int32_t> pos(static_cast<size_t>(batch.T));
-    for (int64_t t = 0; t < batch.T; ++t) pos[static_cast<size_t>(t)] = static_cast<int32_t>(cache.length() + t);
-    float* x = arena.alloc<float>(batch.T * C);
-    float* y = arena.alloc<float>(batch.T * C);
-    embedding_forward(x, tokens + t0, batch.T, model.embed_table());
-    AttentionPlan plan;
-    plan.cache = &cache;
-    for (int64_t l = 0; l < c.num_layers; ++l) {
-      ArenaScope layer_scope(arena);
-      const LayerActivations acts = alloc_layer_activations(model, l, batch, /*for_backward=*/false, arena);
-      layer_forward(model, l, batch, pos.data(), rope, x, y, acts, plan, DropoutContext{}, arena);
-      std::swap(x, y);
-    }
+    std::vector<int32_t> host_pos(static_cast<size_t>(batch.T));
+    for (int64_t t = 0; t < batch.T; ++t) host_pos[static_cast<size_t>(t)] = static_cast<int32_t>(cache.length() + t);
+    const int32_t* pos = to_backend(be, arena, host_pos);
+    const int32_t* ids = to_backend(be, arena, std::vector<int32_t>(tokens + t0, tokens + t0 + batch.T));
+    float* x = arena.alloc<float>(2 * batch.T * C);
+    be.embedding_forward(x, ids, batch.T, model.embed_table());
+    LayerAttention attention;
+    attention.cache = &cache;
+    const float* x_L = forward_layers(model, batch, pos, attention, DropoutContext{}, LayerKeep{}, x, arena);
     cache.set_length(cache.length() + batch.T);
     if (t0 + batch.T == n) {
       float* last = arena.alloc<float>(C);
-      rmsnorm_forward(last, nullptr, x + (batch.T - 1) * C, model.final_norm.data(), 1, static_cast<int>(C),
-                      c.rms_norm_eps);
-      compute_logits(model, last, 1, logits_last, arena);
+      float* logits = arena.alloc<float>(c.vocab_size);
+      be.rmsnorm_forward(last, nullptr, x_L + (batch.T - 1) * C, model.final_norm.data(), 1, C, c.rms_norm_eps);
+      compute_logits(model, last, 1, logits, arena);
+      be.download(host_logits, logits, static_cast<size_t>(c.vocab_size) * sizeof(float));
     }
   }
 }

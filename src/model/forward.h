@@ -1,7 +1,9 @@
-// Inference-time forward passes: a whole batch (eval, tests), the lm_head over chunks of rows,
-// and incremental decoding against a KV cache (generation, passkey).
+// Forward passes over the layer stack: the one loop over the layers that training, evaluation,
+// prefill and decoding all run (forward_layers), a whole batch to final hidden states (eval, tests),
+// the lm_head over chunks of rows, and incremental decoding against a KV cache (generation, passkey).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "core/arena.h"
 #include "model/kv_cache.h"
@@ -15,22 +17,46 @@ namespace ll {
 // chunks ran them ~30% slower: docs/perf.md) for 4 MiB of logits per 1000 vocabulary entries.
 constexpr int64_t kLogitChunkRows = 1024;
 
+// Host ids or positions copied into `arena` (the backend's memory) for the ops.
+const int32_t* to_backend(Backend& backend, Arena& arena, const std::vector<int32_t>& host);
+// Positions 0..T−1 of each of the B rows of a batch [B·T].
+std::vector<int32_t> row_positions(const BatchLayout& batch);
+
+// What forward_layers keeps of each layer for a backward.
+struct LayerKeep {
+  // Layer l's input x_l and output x_{l+1} live at x[l] and x[l + 1]: x holds L + 1 buffers [R, C]
+  // (training keeps every input, the checkpoints) or x[l] = x[l % 2] (inference: two buffers).
+  bool every_input = false;
+  // Per layer: activations kept whole until the backward (allocated here, in layer order), or — for a
+  // layer that keeps none — its attention output and lse held outside the arena scope (checkpointing:
+  // the backward's recompute skips attention), or nothing. Empty vectors: nothing is kept.
+  std::vector<LayerActivations>* activations = nullptr;  // [L]; entry l kept when kept_layer(l)
+  std::vector<KeptAttention>* attention = nullptr;       // [L]; used when entry l's att is set
+  std::vector<bool> kept_layer;                          // [L]
+};
+
+// x_{l+1} = layer_l(x_l) for l = 0..L−1 over one batch. x_base: L + 1 (every_input) or 2 buffers of
+// [R, C], x_0 filled; returns x_L. pos: [R] positions (backend memory).
+float* forward_layers(const LlamaModel& model, const BatchLayout& batch, const int32_t* pos,
+                      const LayerAttention& attention, const DropoutContext& dropout, const LayerKeep& keep,
+                      float* x_base, Arena& arena);
+
 // hidden [R, C] = final-norm hidden states for tokens [R] (R = B·T, row b at positions 0..T-1),
 // attention restricted by `mask` (Causal for inference and eval).
 void forward_hidden(const LlamaModel& model, const BatchLayout& batch, const int32_t* tokens,
                     const AttentionMask& mask, float* hidden, Arena& arena);
 
-// logits [rows, V] = hidden [rows, C] · lm_headᵀ (+ its LoRA adapter, if any).
+// logits [rows, V] = hidden [rows, C] · lm_headᵀ (+ its LoRA adapter, if any), in backend memory.
 void compute_logits(const LlamaModel& model, const float* hidden, int64_t rows, float* logits, Arena& arena);
 
 // Σ over rows with targets[r] ≠ −100 of −log softmax(hidden[r] · lm_headᵀ)[targets[r]], computed
-// `chunk` rows at a time so the [rows, V] logits never exist at once.
+// `chunk` rows at a time so the [rows, V] logits never exist at once. targets: host.
 double lm_head_loss_sum(const LlamaModel& model, const float* hidden, const int32_t* targets, int64_t rows,
                         Arena& arena, int64_t chunk = kLogitChunkRows);
 
-// Appends tokens [n] to the cache (positions cache.length() ..) and writes the logits of the last
-// one to logits_last [V]. Long inputs run in chunks of `chunk` tokens (bounded activations).
-void forward_cached(const LlamaModel& model, KVCache& cache, const int32_t* tokens, int64_t n, float* logits_last,
+// Appends tokens [n] (host) to the cache (positions cache.length() ..) and writes the logits of the
+// last one to host_logits [V]. Long inputs run in chunks of `chunk` tokens (bounded activations).
+void forward_cached(const LlamaModel& model, KVCache& cache, const int32_t* tokens, int64_t n, float* host_logits,
                     Arena& arena, int64_t chunk = 512);
 
 }  // namespace ll

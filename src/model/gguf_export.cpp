@@ -69,8 +69,9 @@ void write_gguf_lora_adapter(const std::string& path, const LlamaModel& model, d
   if (adapters.empty()) fail_input(path, "nothing to export: the model has no LoRA adapter");
   for (const LoraAdapter* a : adapters) {
     const std::string base = gguf_name_for(a->module + ".weight");
-    sink.add(base + ".lora_a", a->A.value.view(), dtype, 0);
-    sink.add(base + ".lora_b", a->B.value.view(), dtype, rope_heads(a->module, c));
+    OwnedTensor keep_A, keep_B;
+    sink.add(base + ".lora_a", host_view(model.backend(), a->A.value, keep_A), dtype, 0);
+    sink.add(base + ".lora_b", host_view(model.backend(), a->B.value, keep_B), dtype, rope_heads(a->module, c));
   }
   w.write(path);
 }
@@ -122,7 +123,8 @@ void write_gguf_model(const std::string& path, const LlamaModel& model, const Vo
 
   TensorSink sink(w);
   for (const ExpectedTensor& e : llama_expected_tensors(c)) {
-    const Tensor t = model.current_weight(e.name);
+    OwnedTensor keep;
+    const Tensor t = model.current_weight(e.name, keep);
     const bool is_norm = e.shape.size() == 1;
     const std::string module = e.name.substr(0, e.name.size() - std::string(".weight").size());
     sink.add(gguf_name_for(e.name), t, is_norm ? DType::F32 : dtype, rope_heads(module, c));

@@ -15,8 +15,10 @@ void write_hf_model_dir(const std::string& dir, const LlamaModel& model, const H
   converted.reserve(llama_expected_tensors(model.config()).size());
   NamedTensors tensors;
   for (const ExpectedTensor& e : llama_expected_tensors(model.config())) {
-    const Tensor t = model.current_weight(e.name);
+    OwnedTensor keep;  // a device master's host copy
+    const Tensor t = model.current_weight(e.name, keep);
     if (t.dtype == o.dtype && t.is_contiguous()) {
+      if (!keep.empty()) converted.push_back(std::move(keep));  // held until written (t points into it)
       tensors.emplace_back(e.name, t);  // as stored or as trained: no copy
       continue;
     }

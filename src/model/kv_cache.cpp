@@ -2,12 +2,12 @@
 
 namespace ll {
 
-KVCache::KVCache(const LlamaConfig& config, int64_t capacity)
+KVCache::KVCache(const LlamaConfig& config, int64_t capacity, MemoryResource& memory)
     : capacity_(capacity), row_floats_(config.num_kv_heads * config.head_dim) {
   LL_CHECK(capacity > 0);
   for (int64_t l = 0; l < config.num_layers; ++l) {
-    k_.emplace_back(DType::F32, std::initializer_list<int64_t>{capacity, row_floats_});
-    v_.emplace_back(DType::F32, std::initializer_list<int64_t>{capacity, row_floats_});
+    k_.emplace_back(memory, DType::F32, std::initializer_list<int64_t>{capacity, row_floats_});
+    v_.emplace_back(memory, DType::F32, std::initializer_list<int64_t>{capacity, row_floats_});
   }
 }
 

@@ -11,8 +11,9 @@ namespace ll {
 
 class KVCache {
  public:
-  // Room for `capacity` tokens of one sequence: per layer k and v [capacity, Hkv, D] f32.
-  KVCache(const LlamaConfig& config, int64_t capacity);
+  // Room for `capacity` tokens of one sequence: per layer k and v [capacity, Hkv, D] f32, in `memory`
+  // (the model's backend).
+  KVCache(const LlamaConfig& config, int64_t capacity, MemoryResource& memory);
 
   int64_t capacity() const { return capacity_; }
   int64_t length() const { return length_; }  // tokens stored

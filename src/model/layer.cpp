@@ -1,10 +1,5 @@
 #include "model/layer.h"
 
-#include <cstring>
-
-#include "core/half.h"
-#include "kernels/rmsnorm.h"
-#include "kernels/swiglu.h"
 
 namespace ll {
 
@@ -71,36 +66,36 @@ LayerActivations alloc_layer_activations(const LlamaModel& model, int64_t layer,
 
 void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& batch, const int32_t* pos,
                    const RopeTable& rope, const float* x_in, float* x_out, const LayerActivations& a,
-                   const AttentionPlan& plan, const DropoutContext& dropout, Arena& arena) {
+                   const LayerAttention& attention, const DropoutContext& dropout, Arena& arena) {
+  Backend& be = model.backend();
   const LlamaConfig& c = model.config();
   const LlamaLayerWeights& w = model.layers[static_cast<size_t>(layer)];
   const Dims d(c);
   const int64_t R = batch.rows();
-  const int Ci = static_cast<int>(d.C), D = static_cast<int>(d.D);
 
   // ln1 = rmsnorm(x); qkv = ln1 · [Wq; Wk; Wv]ᵀ with RoPE on q and k.
-  rmsnorm_forward(a.ln1, a.rstd1, x_in, w.attn_norm.data(), R, Ci, c.rms_norm_eps);
-  linear_layer_forward(w.q, a.qkv, d.qkv_width, a.ln1, d.C, R, a.lora_t[kQ], false, dropout, arena);
-  linear_layer_forward(w.k, a.qkv + d.qdim, d.qkv_width, a.ln1, d.C, R, a.lora_t[kK], false, dropout, arena);
-  linear_layer_forward(w.v, a.qkv + d.qdim + d.kvdim, d.qkv_width, a.ln1, d.C, R, a.lora_t[kV], false, dropout, arena);
-  rope_forward(a.qkv, pos, R, static_cast<int>(d.Hq), D, d.qkv_width, rope);
-  rope_forward(a.qkv + d.qdim, pos, R, static_cast<int>(d.Hkv), D, d.qkv_width, rope);
+  be.rmsnorm_forward(a.ln1, a.rstd1, x_in, w.attn_norm.data(), R, d.C, c.rms_norm_eps);
+  linear_layer_forward(be, w.q, a.qkv, d.qkv_width, a.ln1, d.C, R, a.lora_t[kQ], false, dropout, arena);
+  linear_layer_forward(be, w.k, a.qkv + d.qdim, d.qkv_width, a.ln1, d.C, R, a.lora_t[kK], false, dropout, arena);
+  linear_layer_forward(be, w.v, a.qkv + d.qdim + d.kvdim, d.qkv_width, a.ln1, d.C, R, a.lora_t[kV], false, dropout,
+                       arena);
+  be.rope_forward(a.qkv, pos, R, d.Hq, d.D, d.qkv_width, rope);
+  be.rope_forward(a.qkv + d.qdim, pos, R, d.Hkv, d.D, d.qkv_width, rope);
   // bf16 compute holds q, k, v in bf16 as autocast does (their gradient passes straight through).
-  if (model.precision() == Precision::BF16) round_to_bf16(a.qkv, a.qkv, R * d.qkv_width);
+  if (model.precision() == Precision::BF16) be.round_to_bf16(a.qkv, a.qkv, R * d.qkv_width);
 
   // att = attention(q, k, v)
   const AttentionQKV qkv = fused_heads(a.qkv, d, batch);
   const HeadsView out = contiguous_heads(a.att, DType::F32, batch.T, d.Hq, d.D);
-  if (plan.attention_done) {
-    LL_CHECK(a.att && a.lse && !plan.cache);
-  } else if (plan.cache) {
-    KVCache& cache = *plan.cache;
+  if (attention.attention_done) {
+    LL_CHECK(a.att && a.lse && !attention.cache);
+  } else if (attention.cache) {
+    KVCache& cache = *attention.cache;
     LL_CHECK(batch.B == 1 && cache.length() + batch.T <= cache.capacity());
-    for (int64_t t = 0; t < batch.T; ++t) {
-      std::memcpy(cache.key_row(layer, cache.length() + t), a.qkv + t * d.qkv_width + d.qdim, d.kvdim * sizeof(float));
-      std::memcpy(cache.value_row(layer, cache.length() + t), a.qkv + t * d.qkv_width + d.qdim + d.kvdim,
-                  d.kvdim * sizeof(float));
-    }
+    // The T new tokens' k and v rows appended to the cache.
+    be.copy_rows(cache.key_row(layer, cache.length()), d.kvdim, a.qkv + d.qdim, d.qkv_width, batch.T, d.kvdim);
+    be.copy_rows(cache.value_row(layer, cache.length()), d.kvdim, a.qkv + d.qdim + d.kvdim, d.qkv_width, batch.T,
+                 d.kvdim);
     CachedAttentionShape shape;
     shape.batch = 1;
     shape.max_queries = batch.T;
@@ -110,39 +105,39 @@ void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& ba
     shape.head_dim = d.D;
     shape.q_start = {cache.length()};
     shape.q_len = {batch.T};
-    attention_forward_cached(shape, {qkv.q, cache.keys(layer), cache.values(layer)}, out, a.lse, arena);
+    be.attention_forward_cached(shape, {qkv.q, cache.keys(layer), cache.values(layer)}, out, a.lse, arena);
   } else {
-    attention_forward(attention_shape(d, batch), plan.mask, qkv, out, a.lse, arena);
+    be.attention_forward(attention_shape(d, batch), attention.mask, qkv, out, a.lse, arena);
   }
 
   // x_mid = x + att · Woᵀ
-  std::memcpy(a.x_mid, x_in, static_cast<size_t>(R * d.C) * sizeof(float));
-  linear_layer_forward(w.o, a.x_mid, d.C, a.att, d.qdim, R, a.lora_t[kO], /*accumulate=*/true, dropout, arena);
+  be.copy(a.x_mid, x_in, static_cast<size_t>(R * d.C) * sizeof(float));
+  linear_layer_forward(be, w.o, a.x_mid, d.C, a.att, d.qdim, R, a.lora_t[kO], /*accumulate=*/true, dropout, arena);
 
   // act = silu(ln2 · Wgateᵀ) · (ln2 · Wupᵀ),  ln2 = rmsnorm(x_mid)
-  rmsnorm_forward(a.ln2, a.rstd2, a.x_mid, w.ffn_norm.data(), R, Ci, c.rms_norm_eps);
-  linear_layer_forward(w.gate, a.gate_up, 2 * d.F, a.ln2, d.C, R, a.lora_t[kGate], false, dropout, arena);
-  linear_layer_forward(w.up, a.gate_up + d.F, 2 * d.F, a.ln2, d.C, R, a.lora_t[kUp], false, dropout, arena);
-  swiglu_forward_fused(a.act, a.gate_up, R, static_cast<int>(d.F));
+  be.rmsnorm_forward(a.ln2, a.rstd2, a.x_mid, w.ffn_norm.data(), R, d.C, c.rms_norm_eps);
+  linear_layer_forward(be, w.gate, a.gate_up, 2 * d.F, a.ln2, d.C, R, a.lora_t[kGate], false, dropout, arena);
+  linear_layer_forward(be, w.up, a.gate_up + d.F, 2 * d.F, a.ln2, d.C, R, a.lora_t[kUp], false, dropout, arena);
+  be.swiglu_forward(a.act, a.gate_up, R, d.F);
 
   // x_out = x_mid + act · Wdownᵀ (a recompute needs no x_out, only the t of a LoRA on down)
   if (!x_out) {
     if (!w.down.lora) return;
     x_out = arena.alloc<float>(R * d.C);
   }
-  std::memcpy(x_out, a.x_mid, static_cast<size_t>(R * d.C) * sizeof(float));
-  linear_layer_forward(w.down, x_out, d.C, a.act, d.F, R, a.lora_t[kDown], /*accumulate=*/true, dropout, arena);
+  be.copy(x_out, a.x_mid, static_cast<size_t>(R * d.C) * sizeof(float));
+  linear_layer_forward(be, w.down, x_out, d.C, a.act, d.F, R, a.lora_t[kDown], /*accumulate=*/true, dropout, arena);
 }
 
 void layer_backward(const LlamaModel& model, int64_t layer, const BatchLayout& batch, const int32_t* pos,
                     const RopeTable& rope, const float* x_in, const LayerActivations& a, const AttentionMask& mask,
                     const float* dx_out, float* dx_in, const DropoutContext& dropout, Arena& arena) {
   ArenaScope scope(arena);
+  Backend& be = model.backend();
   const LlamaConfig& c = model.config();
   const LlamaLayerWeights& w = model.layers[static_cast<size_t>(layer)];
   const Dims d(c);
   const int64_t R = batch.rows();
-  const int Ci = static_cast<int>(d.C), D = static_cast<int>(d.D);
   float* d_x_mid = arena.alloc<float>(R * d.C);
   float* d_act = arena.alloc<float>(R * d.F);
   float* d_gate_up = arena.alloc<float>(R * 2 * d.F);
@@ -151,34 +146,37 @@ void layer_backward(const LlamaModel& model, int64_t layer, const BatchLayout& b
   float* d_qkv = arena.alloc<float>(R * d.qkv_width);
 
   // x_out = x_mid + act · Wdownᵀ:  d_x_mid = dx_out,  d_act = dx_out · Wdown
-  std::memcpy(d_x_mid, dx_out, static_cast<size_t>(R * d.C) * sizeof(float));
-  linear_layer_backward(w.down, d_act, d.F, false, dx_out, d.C, a.act, d.F, a.lora_t[kDown], R, dropout, arena);
+  be.copy(d_x_mid, dx_out, static_cast<size_t>(R * d.C) * sizeof(float));
+  linear_layer_backward(be, w.down, d_act, d.F, false, dx_out, d.C, a.act, d.F, a.lora_t[kDown], R, dropout, arena);
   // act = silu(gate) · up
-  swiglu_backward_fused(d_gate_up, d_act, a.gate_up, R, static_cast<int>(d.F));
+  be.swiglu_backward(d_gate_up, d_act, a.gate_up, R, d.F);
   // gu = ln2 · [Wgate; Wup]ᵀ:  d_ln2 = d_gate · Wgate + d_up · Wup
-  linear_layer_backward(w.gate, d_ln, d.C, false, d_gate_up, 2 * d.F, a.ln2, d.C, a.lora_t[kGate], R, dropout, arena);
-  linear_layer_backward(w.up, d_ln, d.C, true, d_gate_up + d.F, 2 * d.F, a.ln2, d.C, a.lora_t[kUp], R, dropout, arena);
+  linear_layer_backward(be, w.gate, d_ln, d.C, false, d_gate_up, 2 * d.F, a.ln2, d.C, a.lora_t[kGate], R, dropout,
+                        arena);
+  linear_layer_backward(be, w.up, d_ln, d.C, true, d_gate_up + d.F, 2 * d.F, a.ln2, d.C, a.lora_t[kUp], R, dropout,
+                        arena);
   // ln2 = rmsnorm(x_mid):  d_x_mid += ∂ln2/∂x_mid · d_ln2
-  rmsnorm_backward(d_x_mid, w.ffn_norm.grad_data(), d_ln, a.x_mid, w.ffn_norm.data(), a.rstd2, R, Ci);
+  be.rmsnorm_backward(d_x_mid, w.ffn_norm.grad_data(), d_ln, a.x_mid, w.ffn_norm.data(), a.rstd2, R, d.C);
 
   // x_mid = x + att · Woᵀ:  dx_in = d_x_mid,  d_att = d_x_mid · Wo
-  std::memcpy(dx_in, d_x_mid, static_cast<size_t>(R * d.C) * sizeof(float));
-  linear_layer_backward(w.o, d_att, d.qdim, false, d_x_mid, d.C, a.att, d.qdim, a.lora_t[kO], R, dropout, arena);
+  be.copy(dx_in, d_x_mid, static_cast<size_t>(R * d.C) * sizeof(float));
+  linear_layer_backward(be, w.o, d_att, d.qdim, false, d_x_mid, d.C, a.att, d.qdim, a.lora_t[kO], R, dropout, arena);
 
   // att = attention(q, k, v): d_qkv gets dq | dk | dv
-  attention_backward(attention_shape(d, batch), mask, fused_heads(a.qkv, d, batch),
-                     contiguous_heads(a.att, DType::F32, batch.T, d.Hq, d.D), a.lse,
-                     contiguous_heads(d_att, DType::F32, batch.T, d.Hq, d.D), fused_heads(d_qkv, d, batch), arena);
+  be.attention_backward(attention_shape(d, batch), mask, fused_heads(a.qkv, d, batch),
+                        contiguous_heads(a.att, DType::F32, batch.T, d.Hq, d.D), a.lse,
+                        contiguous_heads(d_att, DType::F32, batch.T, d.Hq, d.D), fused_heads(d_qkv, d, batch), arena);
   // RoPE: back through the rotations of q and k
-  rope_backward(d_qkv, pos, R, static_cast<int>(d.Hq), D, d.qkv_width, rope);
-  rope_backward(d_qkv + d.qdim, pos, R, static_cast<int>(d.Hkv), D, d.qkv_width, rope);
+  be.rope_backward(d_qkv, pos, R, d.Hq, d.D, d.qkv_width, rope);
+  be.rope_backward(d_qkv + d.qdim, pos, R, d.Hkv, d.D, d.qkv_width, rope);
   // qkv = ln1 · [Wq; Wk; Wv]ᵀ:  d_ln1 = dq · Wq + dk · Wk + dv · Wv
-  linear_layer_backward(w.q, d_ln, d.C, false, d_qkv, d.qkv_width, a.ln1, d.C, a.lora_t[kQ], R, dropout, arena);
-  linear_layer_backward(w.k, d_ln, d.C, true, d_qkv + d.qdim, d.qkv_width, a.ln1, d.C, a.lora_t[kK], R, dropout, arena);
-  linear_layer_backward(w.v, d_ln, d.C, true, d_qkv + d.qdim + d.kvdim, d.qkv_width, a.ln1, d.C, a.lora_t[kV], R,
+  linear_layer_backward(be, w.q, d_ln, d.C, false, d_qkv, d.qkv_width, a.ln1, d.C, a.lora_t[kQ], R, dropout, arena);
+  linear_layer_backward(be, w.k, d_ln, d.C, true, d_qkv + d.qdim, d.qkv_width, a.ln1, d.C, a.lora_t[kK], R, dropout,
+                        arena);
+  linear_layer_backward(be, w.v, d_ln, d.C, true, d_qkv + d.qdim + d.kvdim, d.qkv_width, a.ln1, d.C, a.lora_t[kV], R,
                         dropout, arena);
   // ln1 = rmsnorm(x):  dx_in += ∂ln1/∂x · d_ln1
-  rmsnorm_backward(dx_in, w.attn_norm.grad_data(), d_ln, x_in, w.attn_norm.data(), a.rstd1, R, Ci);
+  be.rmsnorm_backward(dx_in, w.attn_norm.grad_data(), d_ln, x_in, w.attn_norm.data(), a.rstd1, R, d.C);
 }
 
 }  // namespace ll

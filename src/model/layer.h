@@ -57,7 +57,7 @@ LayerActivations alloc_layer_activations(const LlamaModel& model, int64_t layer,
                                          bool for_backward, Arena& arena, const KeptAttention* kept = nullptr);
 
 // How the layer's attention finds its keys and values.
-struct AttentionPlan {
+struct LayerAttention {
   AttentionMask mask;        // keys of the same batch row (training, eval)
   KVCache* cache = nullptr;  // or: a single sequence (B = 1) continuing the cache: k/v of the T new
                              // tokens are appended at cache->length() and the queries attend to
@@ -66,12 +66,12 @@ struct AttentionPlan {
                                 // for the backward with KeptAttention): it is not run again
 };
 
-// x_in, x_out: [R, C] (distinct). pos: [R] absolute positions for RoPE. x_out may be nullptr when
+// x_in, x_out: [R, C] (distinct). pos: [R] absolute positions for RoPE (backend memory). x_out may be nullptr when
 // only the activations are wanted (a recompute for the backward): the down projection, whose
 // output the backward never reads, is then skipped (unless a LoRA on it must produce its t).
 void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& batch, const int32_t* pos,
                    const RopeTable& rope, const float* x_in, float* x_out, const LayerActivations& a,
-                   const AttentionPlan& plan, const DropoutContext& dropout, Arena& arena);
+                   const LayerAttention& attention, const DropoutContext& dropout, Arena& arena);
 
 // Backward of layer_forward given its activations `a` (from a forward with for_backward) and
 // dx_out [R, C]: dx_in [R, C] is OVERWRITTEN with the input gradient; trainable parameters of the

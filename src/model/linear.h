@@ -1,13 +1,12 @@
 // A projection of the model: a base weight W [out, in] — frozen, or trained through an f32
 // master under --full — plus an optional LoRA adapter:
 //   y = x·Wᵀ + scale · t·Bᵀ,   t = dropout(x)·Aᵀ  [R, r]
-// Forward and backward side by side; the backward never forms ΔW = B·A.
+// Forward and backward side by side, run by the model's backend; the backward never forms ΔW = B·A.
 #pragma once
 #include <cstdint>
 #include <string>
 
-#include "core/arena.h"
-#include "kernels/matmul.h"
+#include "backend/backend.h"
 #include "model/lora.h"
 #include "model/param.h"
 
@@ -23,18 +22,10 @@ struct Linear {
   int64_t out() const { return weight.rows(); }
 };
 
-// Which random LoRA-dropout masks a pass draws: the same (seed, step) in the forward and in the
-// recomputing backward gives the same masks.
-struct DropoutContext {
-  uint64_t seed = 0;
-  uint64_t step = 0;
-  bool training = false;  // dropout only applies while training
-};
-
 // y[R, out] (+)= x[R, in]·Wᵀ + LoRA. lora_t [R, r] receives t for the backward (required when
-// lin.lora is set; may be scratch at inference). Arena supplies dropout's masked copy of x.
-void linear_layer_forward(const Linear& lin, float* y, int64_t ldy, const float* x, int64_t ldx, int64_t R,
-                    float* lora_t, bool accumulate, const DropoutContext& dropout, Arena& arena);
+// lin.lora is set; may be scratch at inference). Arena supplies the ops' scratch.
+void linear_layer_forward(Backend& backend, const Linear& lin, float* y, int64_t ldy, const float* x, int64_t ldx,
+                          int64_t R, float* lora_t, bool accumulate, const DropoutContext& dropout, Arena& arena);
 
 // Backward of the forward above, given dy [R, out], its input x and the saved lora_t:
 //   dx        (+)= dy·W + (scale · dy·B ⊙ dropout) · A       (accumulate_dx chooses += or =)
@@ -42,8 +33,8 @@ void linear_layer_forward(const Linear& lin, float* y, int64_t ldy, const float*
 //   dB         += scale · dyᵀ·t            (LoRA)
 //   dA         += (scale · dy·B)ᵀ · dropout(x)
 // dx may be nullptr when no input gradient is needed (the first projection of a frozen path).
-void linear_layer_backward(const Linear& lin, float* dx, int64_t lddx, bool accumulate_dx, const float* dy, int64_t lddy,
-                     const float* x, int64_t ldx, const float* lora_t, int64_t R, const DropoutContext& dropout,
-                     Arena& arena);
+void linear_layer_backward(Backend& backend, const Linear& lin, float* dx, int64_t lddx, bool accumulate_dx,
+                           const float* dy, int64_t lddy, const float* x, int64_t ldx, const float* lora_t, int64_t R,
+                           const DropoutContext& dropout, Arena& arena);
 
 }  // namespace ll

@@ -1,7 +1,6 @@
 #include "model/llama_model.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "core/half.h"
 #include "formats/llama_tensors.h"
@@ -13,28 +12,7 @@ Precision default_precision(DType weight_dtype, bool training) {
   return (training || weight_dtype != DType::F32) ? Precision::BF16 : Precision::F32;
 }
 
-Precision parse_precision(const std::string& s) {
-  if (s == "f32") return Precision::F32;
-  if (s == "bf16") return Precision::BF16;
-  fail_expected("--dtype", "value", "f32 or bf16", "'" + s + "'");
-}
-
 namespace {
-
-// An f32 copy of a stored tensor (norms; masters of trainable weights).
-OwnedTensor f32_copy(const Tensor& t) {
-  OwnedTensor w(DType::F32, t.shape, t.ndim);
-  to_f32(w.as<float>(), t.data, t.dtype, t.numel());
-  return w;
-}
-
-Linear make_linear(const ModelCheckpoint& ck, const std::string& module, std::initializer_list<int64_t> shape,
-                   Precision p) {
-  Linear lin;
-  lin.name = module;
-  lin.weight = GemmWeight(ck.tensor(module + ".weight", shape), p);
-  return lin;
-}
 
 bool contains_any(const std::string& name, const std::vector<std::string>& parts) {
   return std::any_of(parts.begin(), parts.end(), [&](const std::string& s) { return name.find(s) != std::string::npos; });
@@ -47,30 +25,42 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }  // namespace
 
 LlamaModel::LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelOptions& options)
-    : checkpoint_(std::move(checkpoint)), config_(checkpoint_->config()), precision_(options.precision) {
+    : checkpoint_(std::move(checkpoint)),
+      config_(checkpoint_->config()),
+      precision_(options.precision),
+      backend_(options.backend ? *options.backend : cpu_backend()) {
   const ModelCheckpoint& ck = *checkpoint_;
   config_.rope_factor = options.rope_factor > 0 ? options.rope_factor : interpolation_factor(config_, options.context);
 
   const int64_t C = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
   const int64_t qdim = config_.num_heads * config_.head_dim, kvdim = config_.num_kv_heads * config_.head_dim;
-  const Precision p = precision_;
+  auto linear = [&](const std::string& module, std::initializer_list<int64_t> shape) {
+    Linear lin;
+    lin.name = module;
+    backend_.prepare_weight(lin.weight, ck.tensor(module + ".weight", shape), precision_);
+    return lin;
+  };
+  auto norm = [&](const std::string& name) { return Param{owned_f32(ck.tensor(name, {C})), Tensor()}; };
+
   embed = ck.tensor("model.embed_tokens.weight", {V, C});
-  final_norm.value = f32_copy(ck.tensor("model.norm.weight", {C}));
+  embed_resident_ = backend_.resident(embed, embed_keep_);
+  final_norm = norm("model.norm.weight");
   lm_head.name = "lm_head";
-  lm_head.weight = GemmWeight(config_.tie_word_embeddings ? embed : ck.tensor("lm_head.weight", {V, C}), p);
+  backend_.prepare_weight(lm_head.weight, config_.tie_word_embeddings ? embed : ck.tensor("lm_head.weight", {V, C}),
+                          precision_);
   layers.resize(static_cast<size_t>(config_.num_layers));
   for (int64_t l = 0; l < config_.num_layers; ++l) {
     const std::string pre = "model.layers." + std::to_string(l) + ".";
     LlamaLayerWeights& w = layers[static_cast<size_t>(l)];
-    w.attn_norm.value = f32_copy(ck.tensor(pre + "input_layernorm.weight", {C}));
-    w.ffn_norm.value = f32_copy(ck.tensor(pre + "post_attention_layernorm.weight", {C}));
-    w.q = make_linear(ck, pre + "self_attn.q_proj", {qdim, C}, p);
-    w.k = make_linear(ck, pre + "self_attn.k_proj", {kvdim, C}, p);
-    w.v = make_linear(ck, pre + "self_attn.v_proj", {kvdim, C}, p);
-    w.o = make_linear(ck, pre + "self_attn.o_proj", {C, qdim}, p);
-    w.gate = make_linear(ck, pre + "mlp.gate_proj", {F, C}, p);
-    w.up = make_linear(ck, pre + "mlp.up_proj", {F, C}, p);
-    w.down = make_linear(ck, pre + "mlp.down_proj", {C, F}, p);
+    w.attn_norm = norm(pre + "input_layernorm.weight");
+    w.ffn_norm = norm(pre + "post_attention_layernorm.weight");
+    w.q = linear(pre + "self_attn.q_proj", {qdim, C});
+    w.k = linear(pre + "self_attn.k_proj", {kvdim, C});
+    w.v = linear(pre + "self_attn.v_proj", {kvdim, C});
+    w.o = linear(pre + "self_attn.o_proj", {C, qdim});
+    w.gate = linear(pre + "mlp.gate_proj", {F, C});
+    w.up = linear(pre + "mlp.up_proj", {F, C});
+    w.down = linear(pre + "mlp.down_proj", {C, F});
   }
 }
 
@@ -78,12 +68,24 @@ std::unique_ptr<LlamaModel> LlamaModel::open(const std::string& path, const Mode
   return std::make_unique<LlamaModel>(ModelCheckpoint::open(path), options);
 }
 
+Tensor LlamaModel::owned_f32(const Tensor& value) {
+  owned_.emplace_back(backend_, DType::F32, value.shape, value.ndim);
+  backend_.load_as_f32(owned_.back().as<float>(), value);
+  return owned_.back().view();
+}
+
+void LlamaModel::own_master(Linear& lin, const Tensor& value) {
+  masters_.push_back(std::make_unique<Param>(Param{owned_f32(value), Tensor()}));
+  lin.master = masters_.back().get();
+  backend_.prepare_weight(lin.weight, lin.master->value, precision_);
+}
+
 const RopeTable& LlamaModel::rope(int64_t n_positions) const {
   if (!rope_ || rope_->max_positions() < n_positions) {
     // Grow geometrically so token-by-token generation does not rebuild the table every step.
     const int64_t grown = std::max(config_.max_position_embeddings, 2 * (rope_ ? rope_->max_positions() : 0));
     rope_ = std::make_unique<RopeTable>(static_cast<int>(config_.head_dim), config_.rope_theta, config_.rope_factor,
-                                        std::max(n_positions, grown));
+                                        std::max(n_positions, grown), backend_);
   }
   return *rope_;
 }
@@ -96,18 +98,8 @@ std::vector<Linear*> LlamaModel::all_linears() {
   return out;
 }
 
-Param* LlamaModel::trainable_master(Linear& lin, const Tensor& stored) {
-  masters_.push_back(std::make_unique<Param>());
-  Param* m = masters_.back().get();
-  m->value = f32_copy(stored);
-  m->make_trainable();
-  lin.master = m;
-  lin.weight = GemmWeight(m->value.view(), precision_);
-  return m;
-}
-
 void LlamaModel::make_trainable(const TrainableOptions& opt) {
-  LL_CHECK(trainable_.empty());
+  LL_CHECK(trainable_.empty() && !store_.allocated());
   const bool lora = opt.lora_enabled && !opt.full;
   if (lora) {
     if (opt.lora.rank <= 0) fail_expected("LoRA options", "--lora-r", "a rank ≥ 1", std::to_string(opt.lora.rank));
@@ -125,35 +117,39 @@ void LlamaModel::make_trainable(const TrainableOptions& opt) {
     if (!found) fail_input("--trainable", "'" + s + "' is part of no weight name of this model");
   }
   auto wants = [&](const std::string& hf_name) { return opt.full || contains_any(hf_name, opt.extra); };
+
+  // Every trainable tensor in the fixed order, with where its view goes and how it starts. The store
+  // is laid out from this list, allocated once, then filled.
+  struct Planned {
+    std::string name;
+    Param* param;
+    Tensor initial;           // host or backend memory to load from; empty: zeros, or LoRA's A
+    LoraAdapter* lora_A_of = nullptr;
+  };
+  std::vector<Planned> planned;
   auto add_lora = [&](Linear& lin) {
     if (!lora || !std::any_of(opt.lora.targets.begin(), opt.lora.targets.end(),
                               [&](const std::string& t) { return ends_with(lin.name, t); }))
       return;
-    adapters_.push_back(std::make_unique<LoraAdapter>(
-        new_lora_adapter(lin.name, lin.in(), lin.out(), opt.lora, opt.seed, precision_)));
+    adapters_.push_back(std::make_unique<LoraAdapter>(new_lora_adapter(lin.name, lin.in(), lin.out(), opt.lora)));
     LoraAdapter* a = adapters_.back().get();
-    a->A.make_trainable();
-    a->B.make_trainable();
     lin.lora = a;
-    trainable_.push_back({a->name_A(), &a->A});
-    trainable_.push_back({a->name_B(), &a->B});
+    planned.push_back({a->name_A(), &a->A, Tensor::view(static_cast<void*>(nullptr), DType::F32, {a->rank, a->in}), a});
+    planned.push_back({a->name_B(), &a->B, Tensor::view(static_cast<void*>(nullptr), DType::F32, {a->out, a->rank}), nullptr});
   };
   auto add_norm = [&](Param& norm, const std::string& name) {
-    if (!wants(name)) return;
-    norm.make_trainable();
-    trainable_.push_back({name, &norm});
+    if (wants(name)) planned.push_back({name, &norm, norm.value});
   };
   auto add_linear = [&](Linear& lin) {
     const std::string name = lin.name + ".weight";
-    if (wants(name)) trainable_.push_back({name, trainable_master(lin, checkpoint_->tensor(name))});
+    if (wants(name)) {
+      masters_.push_back(std::make_unique<Param>());
+      lin.master = masters_.back().get();
+      planned.push_back({name, lin.master, checkpoint_->tensor(name)});
+    }
     add_lora(lin);
   };
-
-  if (wants("model.embed_tokens.weight")) {
-    embed_master.value = f32_copy(embed);
-    embed_master.make_trainable();
-    trainable_.push_back({"model.embed_tokens.weight", &embed_master});
-  }
+  if (wants("model.embed_tokens.weight")) planned.push_back({"model.embed_tokens.weight", &embed_master, embed_table()});
   for (size_t l = 0; l < layers.size(); ++l) {
     LlamaLayerWeights& w = layers[l];
     const std::string pre = "model.layers." + std::to_string(l) + ".";
@@ -163,26 +159,48 @@ void LlamaModel::make_trainable(const TrainableOptions& opt) {
     for (Linear* lin : {&w.gate, &w.up, &w.down}) add_linear(*lin);
   }
   add_norm(final_norm, "model.norm.weight");
-  if (config_.tie_word_embeddings) {
-    // lm_head is the embedding: it trains (and accumulates its gradient) with it.
-    if (!embed_master.value.empty()) {
-      lm_head.master = &embed_master;
-      lm_head.weight = GemmWeight(embed_master.value.view(), precision_);
-    }
-    add_lora(lm_head);
-  } else {
+  const bool tied = config_.tie_word_embeddings;
+  if (tied)
+    add_lora(lm_head);  // lm_head is the embedding: it trains (and accumulates its gradient) with it
+  else
     add_linear(lm_head);
+
+  for (const Planned& p : planned) {
+    const Tensor& shape = p.initial.ndim ? p.initial : p.param->value;
+    store_.declare(p.name, shape.shape, shape.ndim);
+  }
+  store_.allocate(backend_);
+  for (size_t i = 0; i < planned.size(); ++i) {
+    const Planned& p = planned[i];
+    const Tensor value = store_.value(i);
+    if (p.lora_A_of) {
+      const LoraAdapter& a = *p.lora_A_of;
+      const std::vector<float> A = initial_lora_A(a.module, a.in, a.rank, opt.seed);
+      backend_.upload(value.data, A.data(), A.size() * sizeof(float));
+    } else if (p.initial.data) {
+      backend_.load_as_f32(static_cast<float*>(value.data), p.initial);
+    }
+    *p.param = Param{value, store_.grad(i)};
+    trainable_.push_back({p.name, p.param});
+  }
+  for (Linear* lin : all_linears()) {
+    if (lin->master) backend_.prepare_weight(lin->weight, lin->master->value, precision_);
+    if (lin->lora) lin->lora->refresh(backend_, precision_);
+  }
+  if (tied && embed_master.trainable()) {
+    lm_head.master = &embed_master;
+    backend_.prepare_weight(lm_head.weight, embed_master.value, precision_);
   }
 }
 
 void LlamaModel::zero_grads() {
-  for (const NamedParam& p : trainable_) std::memset(p.param->grad.data(), 0, p.param->grad.view().nbytes());
+  if (store_.allocated()) backend_.fill_zero(store_.grads(), static_cast<size_t>(store_.elements()) * sizeof(float));
 }
 
 void LlamaModel::refresh_after_update() {
   for (Linear* lin : all_linears()) {
-    if (lin->master) lin->weight.update(lin->master->value.view());
-    if (lin->lora) lin->lora->refresh(precision_);
+    if (lin->master) backend_.prepare_weight(lin->weight, lin->master->value, precision_);
+    if (lin->lora) lin->lora->refresh(backend_, precision_);
   }
 }
 
@@ -213,9 +231,9 @@ void LlamaModel::attach_lora(const std::string& module, const Tensor& A, const T
   a->out = lin->out();
   a->rank = r;
   a->scale = scale;
-  a->A.value = f32_copy(A);
-  a->B.value = f32_copy(B);
-  a->refresh(precision_);
+  a->A.value = owned_f32(A);
+  a->B.value = owned_f32(B);
+  a->refresh(backend_, precision_);
   lin->lora = a.get();
   adapters_.push_back(std::move(a));
 }
@@ -224,24 +242,18 @@ void LlamaModel::grow_vocabulary(int64_t new_vocab) {
   const int64_t old_vocab = config_.vocab_size, C = config_.hidden_size;
   config_.vocab_size = new_vocab;
   if (config_.tie_word_embeddings) return;  // lm_head follows the embedding
-  // lm_head's new rows: the mean of the existing rows.
-  Param* head = lm_head.master;
-  if (!head) {
-    masters_.push_back(std::make_unique<Param>());
-    head = masters_.back().get();
-    head->value = f32_copy(checkpoint_->tensor("lm_head.weight"));
-    lm_head.master = head;
-  }
+  // lm_head's new rows: the mean of the existing rows (on the host, once).
+  OwnedTensor keep;
+  const Tensor head = current_weight("lm_head.weight", keep);
   OwnedTensor grown(DType::F32, {new_vocab, C});
   float* g = grown.as<float>();
-  std::memcpy(g, head->data(), static_cast<size_t>(old_vocab * C) * sizeof(float));
+  to_f32(g, head.data, head.dtype, old_vocab * C);
   std::vector<double> mean(static_cast<size_t>(C), 0.0);
   for (int64_t v = 0; v < old_vocab; ++v)
     for (int64_t i = 0; i < C; ++i) mean[static_cast<size_t>(i)] += g[v * C + i];
   for (int64_t v = old_vocab; v < new_vocab; ++v)
     for (int64_t i = 0; i < C; ++i) g[v * C + i] = static_cast<float>(mean[static_cast<size_t>(i)] / old_vocab);
-  head->value = std::move(grown);
-  lm_head.weight = GemmWeight(head->value.view(), precision_);
+  own_master(lm_head, grown.view());
 }
 
 void LlamaModel::replace_weight(const std::string& name, const Tensor& value, const std::string& source) {
@@ -259,9 +271,9 @@ void LlamaModel::replace_weight(const std::string& name, const Tensor& value, co
     if (value.ndim != 2 || value.shape[1] != C || value.shape[0] < config_.vocab_size)
       fail_expected(source, "tensor '" + name + "'", "shape [≥" + std::to_string(config_.vocab_size) + ", " +
                     std::to_string(C) + "]", value.shape_str());
-    embed_master.value = f32_copy(value);
+    embed_master.value = owned_f32(value);
     if (value.shape[0] > config_.vocab_size) grow_vocabulary(value.shape[0]);
-    if (config_.tie_word_embeddings) lm_head.weight = GemmWeight(embed_master.value.view(), precision_);
+    if (config_.tie_word_embeddings) backend_.prepare_weight(lm_head.weight, embed_master.value, precision_);
     return;
   }
   Param* norm = nullptr;
@@ -273,54 +285,51 @@ void LlamaModel::replace_weight(const std::string& name, const Tensor& value, co
   }
   if (norm) {
     check_shape({C});
-    to_f32(norm->value.as<float>(), value.data, value.dtype, C);
+    backend_.load_as_f32(norm->data(), value);
     return;
   }
-  const std::string module = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0
-                                 ? name.substr(0, name.size() - 7) : name;
+  const std::string module = ends_with(name, ".weight") ? name.substr(0, name.size() - 7) : name;
   Linear* lin = find_linear(module);
   if (!lin) fail_input(source, "tensor '" + name + "' is no weight of this model");
   check_shape({lin->out(), lin->in()});
-  masters_.push_back(std::make_unique<Param>());
-  lin->master = masters_.back().get();
-  lin->master->value = f32_copy(value);
-  lin->weight = GemmWeight(lin->master->value.view(), precision_);
+  own_master(*lin, value);
 }
 
 void LlamaModel::merge_adapters() {
+  Arena scratch(backend_, 0);
   for (Linear* lin : all_linears()) {
     if (!lin->lora) continue;
     const LoraAdapter& a = *lin->lora;
     if (!lin->master) {
-      OwnedTensor value = f32_copy(current_weight(lin->name + ".weight"));
-      masters_.push_back(std::make_unique<Param>());
-      lin->master = masters_.back().get();
-      lin->master->value = std::move(value);
+      OwnedTensor keep;
+      own_master(*lin, current_weight(lin->name + ".weight", keep));
     }
-    // ΔW [out, in] = B [out, r] · A [r, in], then W += scale · ΔW
-    OwnedTensor delta(DType::F32, {a.out, a.in});
-    const GemmWeight A(a.A.value.view(), Precision::F32);
-    linear_backward_input(delta.as<float>(), a.in, a.B.data(), a.rank, a.out, A, /*accumulate=*/false);
-    float* w = lin->master->value.as<float>();
-    const float* d = delta.as<float>();
-    for (int64_t i = 0; i < a.out * a.in; ++i) w[i] += a.scale * d[i];
-    lin->weight = GemmWeight(lin->master->value.view(), precision_);
+    // W [out, in] += (scale·B) [out, r] · A [r, in]: the backward-input GEMM of A, accumulating, in f32.
+    ArenaScope scope(scratch);
+    float* scaled_B = scratch.alloc<float>(a.out * a.rank);
+    backend_.copy(scaled_B, a.B.data(), static_cast<size_t>(a.out * a.rank) * sizeof(float));
+    backend_.scale(scaled_B, a.out * a.rank, a.scale);
+    GemmWeight A;
+    backend_.prepare_weight(A, a.A.value, Precision::F32);
+    backend_.linear_backward_input(lin->master->data(), a.in, scaled_B, a.rank, a.out, A, /*accumulate=*/true, scratch);
+    backend_.prepare_weight(lin->weight, lin->master->value, precision_);
     lin->lora = nullptr;
   }
   adapters_.clear();
 }
 
-Tensor LlamaModel::current_weight(const std::string& name) const {
-  if (name == "model.embed_tokens.weight") return embed_table();
-  if (name == "model.norm.weight") return final_norm.value.view();
+Tensor LlamaModel::current_weight(const std::string& name, OwnedTensor& keep) const {
+  auto on_host = [&](const Tensor& t) { return host_view(backend_, t, keep); };
+  if (name == "model.embed_tokens.weight") return embed_master.value.empty() ? embed : on_host(embed_master.value);
+  if (name == "model.norm.weight") return on_host(final_norm.value);
   for (size_t l = 0; l < layers.size(); ++l) {
     const std::string pre = "model.layers." + std::to_string(l) + ".";
-    if (name == pre + "input_layernorm.weight") return layers[l].attn_norm.value.view();
-    if (name == pre + "post_attention_layernorm.weight") return layers[l].ffn_norm.value.view();
+    if (name == pre + "input_layernorm.weight") return on_host(layers[l].attn_norm.value);
+    if (name == pre + "post_attention_layernorm.weight") return on_host(layers[l].ffn_norm.value);
   }
   const std::string module = name.substr(0, name.size() - std::string(".weight").size());
   for (Linear* lin : const_cast<LlamaModel*>(this)->all_linears())
-    if (lin->name == module) return lin->master ? lin->master->value.view() : checkpoint_->tensor(name);
+    if (lin->name == module) return lin->master ? on_host(lin->master->value) : checkpoint_->tensor(name);
   fail_input(checkpoint_->path(), "no weight named '" + name + "'");
 }
 

@@ -16,18 +16,24 @@ uint64_t stable_hash(const std::string& s) {
 
 double LoraOptions::scale() const { return rslora ? alpha / std::sqrt(static_cast<double>(rank)) : alpha / rank; }
 
-void LoraAdapter::refresh(Precision p) {
-  if (gemm_A.empty()) {
-    gemm_A = GemmWeight(A.value.view(), p);
-    gemm_B = GemmWeight(B.value.view(), p);
-  } else {
-    gemm_A.update(A.value.view());
-    gemm_B.update(B.value.view());
-  }
+void LoraAdapter::refresh(Backend& backend, Precision p) {
+  backend.prepare_weight(gemm_A, A.value, p);
+  backend.prepare_weight(gemm_B, B.value, p);
 }
 
-LoraAdapter new_lora_adapter(const std::string& module, int64_t in, int64_t out, const LoraOptions& options,
-                             uint64_t seed, Precision precision) {
+LoraOp LoraAdapter::op() const {
+  LoraOp o;
+  o.A = &gemm_A;
+  o.B = &gemm_B;
+  o.dA = A.grad_data();
+  o.dB = B.grad_data();
+  o.scale = scale;
+  o.dropout = dropout;
+  o.dropout_stream = dropout_stream;
+  return o;
+}
+
+LoraAdapter new_lora_adapter(const std::string& module, int64_t in, int64_t out, const LoraOptions& options) {
   LoraAdapter a;
   a.module = module;
   a.in = in;
@@ -36,15 +42,16 @@ LoraAdapter new_lora_adapter(const std::string& module, int64_t in, int64_t out,
   a.scale = static_cast<float>(options.scale());
   a.dropout = static_cast<float>(options.dropout);
   a.dropout_stream = stable_hash(module);
-  a.A.value = OwnedTensor(DType::F32, {options.rank, in});
-  a.B.value = OwnedTensor(DType::F32, {out, options.rank});
-  std::mt19937_64 rng(seed ^ (a.dropout_stream * 0x9E3779B97F4A7C15ull));
+  return a;
+}
+
+std::vector<float> initial_lora_A(const std::string& module, int64_t in, int64_t rank, uint64_t seed) {
+  std::mt19937_64 rng(seed ^ (stable_hash(module) * 0x9E3779B97F4A7C15ull));
   const double bound = 1.0 / std::sqrt(static_cast<double>(in));
   std::uniform_real_distribution<double> u(-bound, bound);
-  float* A = a.A.value.as<float>();
-  for (int64_t i = 0; i < options.rank * in; ++i) A[i] = static_cast<float>(u(rng));
-  a.refresh(precision);
-  return a;
+  std::vector<float> A(static_cast<size_t>(rank * in));
+  for (float& x : A) x = static_cast<float>(u(rng));
+  return A;
 }
 
 }  // namespace ll

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/matmul.h"
+#include "backend/backend.h"
 #include "model/param.h"
 
 namespace ll {
@@ -33,15 +33,20 @@ struct LoraAdapter {
   Param B;                      // [out, r]
   GemmWeight gemm_A, gemm_B;    // A and B prepared for the GEMMs (refresh() after they change)
 
-  void refresh(Precision p);
+  // Prepares gemm_A and gemm_B from A's and B's current values.
+  void refresh(Backend& backend, Precision p);
+  // The adapter as the backend's fused LoRA ops take it.
+  LoraOp op() const;
   // PEFT tensor names of A and B.
   std::string name_A() const { return "base_model.model." + module + ".lora_A.weight"; }
   std::string name_B() const { return "base_model.model." + module + ".lora_B.weight"; }
 };
 
-// A fresh adapter for a module of shape [out, in]: A ~ U(±1/√in) drawn from `seed` (and the module
-// name, so each adapter differs), B = 0.
-LoraAdapter new_lora_adapter(const std::string& module, int64_t in, int64_t out, const LoraOptions& options,
-                             uint64_t seed, Precision precision);
+// A new adapter's settings for a module of shape [out, in] (parameters not yet placed).
+LoraAdapter new_lora_adapter(const std::string& module, int64_t in, int64_t out, const LoraOptions& options);
+
+// A new adapter's initial A [r, in] ~ U(±1/√in), drawn from `seed` and the module name (so each
+// adapter differs), on the host.
+std::vector<float> initial_lora_A(const std::string& module, int64_t in, int64_t rank, uint64_t seed);
 
 }  // namespace ll

@@ -2,6 +2,12 @@
 // allocated: `longlora info --context N` prints it and `longlora train` compares it with the
 // memory the machine has before it loads the weights (train/memory_check.h).
 //
+// The plan is a dry run of the real allocation path, not a model of it: the model is built from the
+// config's shapes (ModelCheckpoint::shapes_only) on a measuring backend (backend/backend.h), made
+// trainable, and one training pass (or the prefill of a prompt) runs on it — every allocation the
+// run would make is made and counted, no memory is touched and no op computes. Only the weights'
+// mapped pages, the process itself and the --full export's copy are added by rule.
+//
 // The training plan predicts the peak resident set (VmHWM) of `longlora train`; test_reliability
 // (MemoryPlanCases.*) holds it within 10% of the measured peak on three configurations.
 #pragma once
@@ -10,8 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/dtype.h"
+#include "core/precision.h"
 #include "formats/llama_config.h"
-#include "kernels/matmul.h"
 
 namespace ll {
 
@@ -20,9 +27,9 @@ struct MemoryPlan {
   uint64_t total() const;
 };
 
-// Inference (generation, eval, passkey) of one sequence of `context` tokens: the weights as
-// stored (mapped), converted copies the GEMMs need at `precision`, the KV cache, one prefill
-// chunk's activations and the attention scratch.
+// Inference (generation, eval, passkey) of one sequence of `context` tokens on `threads` threads:
+// the weights as stored (mapped), the converted copies the GEMMs read, the KV cache, and the
+// activation arena of the prompt's prefill in chunks.
 MemoryPlan plan_inference(const LlamaConfig& config, DType weight_dtype, Precision precision, int64_t context,
                           int threads);
 
@@ -39,10 +46,10 @@ struct TrainingShape {
 };
 
 // The peak resident memory of training `shape` (model/train_step.h forward_backward driven by
-// train/trainer.h): the weights as stored (mapped), the copies the GEMMs read, the f32 masters of
-// trainable tensors with their gradients and AdamW moments, the arena at its high-water mark,
-// the GEMMs' converted operands, the exported model's converted copy (--full), and the process
-// itself (code, libraries, tokenizer, oneDNN and OpenMP buffers).
+// train/trainer.h) on `threads` threads: the process itself, the weights as stored (mapped), the
+// copies the GEMMs read, the trainable store (f32 masters, gradients, AdamW moments), the activation
+// arena at its high-water mark (GEMM operands converted to bf16 included), other backend buffers
+// (f32 norms, the RoPE table), and with --full the exported model's copy in the stored dtype.
 MemoryPlan plan_training(const LlamaConfig& config, DType weight_dtype, Precision precision,
                          const TrainingShape& shape, int threads);
 // The same for LongLoRA's defaults (LoRA r=8 on q/k/v/o, embed/norm trained, batch 1,
@@ -50,9 +57,9 @@ MemoryPlan plan_training(const LlamaConfig& config, DType weight_dtype, Precisio
 MemoryPlan plan_training(const LlamaConfig& config, DType weight_dtype, Precision precision, int64_t context,
                          int threads);
 
-// Bytes of the training arena at its high-water mark: what forward_backward allocates from it.
-// The trainer reserves this much up front, so the arena is one block.
-uint64_t training_arena_bytes(const LlamaConfig& config, const TrainingShape& shape, int threads);
+// Bytes of the training arena at its high-water mark (the plan's arena part): the trainer reserves
+// this much up front, so the arena is one block.
+uint64_t training_arena_bytes(const LlamaConfig& config, Precision precision, const TrainingShape& shape, int threads);
 
 std::string format_bytes(uint64_t bytes);  // "1.23 GiB"
 

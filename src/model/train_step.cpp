@@ -4,20 +4,12 @@
 #include <cstring>
 #include <utility>
 
-#include "kernels/cross_entropy.h"
-#include "kernels/embedding.h"
-#include "kernels/rmsnorm.h"
+#include "core/ignore_index.h"
 #include "model/forward.h"
 
 namespace ll {
 
 namespace {
-
-std::vector<int32_t> row_positions(const BatchLayout& batch) {
-  std::vector<int32_t> pos(static_cast<size_t>(batch.rows()));
-  for (int64_t r = 0; r < batch.rows(); ++r) pos[static_cast<size_t>(r)] = static_cast<int32_t>(r % batch.T);
-  return pos;
-}
 
 int64_t counted_rows(const std::vector<int32_t>& targets) {
   return std::count_if(targets.begin(), targets.end(), [](int32_t t) { return t != kIgnoreIndex; });
@@ -34,13 +26,15 @@ void check_batch(const TrainBatch& batch) {
 LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const TrainPassOptions& o, Arena& arena) {
   check_batch(batch);
   ArenaScope scope(arena);
+  Backend& be = model.backend();
   const LlamaConfig& c = model.config();
   const BatchLayout& layout = batch.layout;
   const int64_t R = layout.rows(), C = c.hidden_size, V = c.vocab_size, L = c.num_layers;
-  const int Ci = static_cast<int>(C);
   AttentionMask mask = o.mask;
   mask.doc_starts = batch.doc_starts;
-  const std::vector<int32_t> pos = row_positions(layout);
+  const int32_t* pos = to_backend(be, arena, row_positions(layout));
+  const int32_t* tokens = to_backend(be, arena, batch.tokens);
+  const int32_t* targets = to_backend(be, arena, batch.targets);
   const RopeTable& rope = model.rope(layout.T);
 
   // x_0 = embed[tokens];  x_{l+1} = layer_l(x_l). Layer inputs are kept (the checkpoints); without
@@ -64,26 +58,19 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
   float* dx = arena.alloc<float>(R * C);
   float* dx_below = arena.alloc<float>(R * C);
   const Arena::Mark before_kept = arena.mark();
-  embedding_forward(x_at(0), batch.tokens.data(), R, model.embed_table());
+  be.embedding_forward(x_at(0), tokens, R, model.embed_table());
   std::vector<LayerActivations> kept(static_cast<size_t>(L));
-  auto is_kept = [&](int64_t l) { return !o.checkpointing || l == L - 1; };
-  for (int64_t l = 0; l < L; ++l) {
-    AttentionPlan plan;
-    plan.mask = mask;
-    if (!is_kept(l)) {
-      ArenaScope layer_scope(arena);
-      const LayerActivations acts = alloc_layer_activations(model, l, layout, /*for_backward=*/false, arena,
-                                                            &kept_attention[static_cast<size_t>(l)]);
-      layer_forward(model, l, layout, pos.data(), rope, x_at(l), x_at(l + 1), acts, plan, o.dropout, arena);
-    } else {
-      kept[static_cast<size_t>(l)] = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena);
-      layer_forward(model, l, layout, pos.data(), rope, x_at(l), x_at(l + 1), kept[static_cast<size_t>(l)], plan,
-                    o.dropout, arena);
-    }
-  }
+  LayerKeep keep;
+  keep.every_input = true;
+  keep.activations = &kept;
+  keep.attention = o.checkpointing ? &kept_attention : nullptr;
+  for (int64_t l = 0; l < L; ++l) keep.kept_layer.push_back(!o.checkpointing || l == L - 1);
+  LayerAttention attention;
+  attention.mask = mask;
+  forward_layers(model, layout, pos, attention, o.dropout, keep, xs, arena);
 
   // h = rmsnorm(x_L); per chunk of rows: logits = h·lm_headᵀ, loss, and straight back to dh.
-  rmsnorm_forward(hidden, rstd, x_at(L), model.final_norm.data(), R, Ci, c.rms_norm_eps);
+  be.rmsnorm_forward(hidden, rstd, x_at(L), model.final_norm.data(), R, C, c.rms_norm_eps);
   LossSum loss;
   {
     ArenaScope head_scope(arena);
@@ -92,18 +79,18 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
     float* lora_t = model.lm_head.lora ? arena.alloc<float>(chunk * model.lm_head.lora->rank) : nullptr;
     for (int64_t r0 = 0; r0 < R; r0 += chunk) {
       const int64_t n = std::min(chunk, R - r0);
-      linear_layer_forward(model.lm_head, logits, V, hidden + r0 * C, C, n, lora_t, false, o.dropout, arena);
-      loss.sum += softmax_cross_entropy(logits, batch.targets.data() + r0, n, static_cast<int>(V), o.grad_scale);
+      linear_layer_forward(be, model.lm_head, logits, V, hidden + r0 * C, C, n, lora_t, false, o.dropout, arena);
+      loss.sum += be.softmax_cross_entropy(logits, targets + r0, n, V, o.grad_scale);
       // logits = h·lm_headᵀ:  dh = dlogits·lm_head  (and lm_head's own gradients when trainable)
-      linear_layer_backward(model.lm_head, d_hidden + r0 * C, C, false, logits, V, hidden + r0 * C, C, lora_t, n,
+      linear_layer_backward(be, model.lm_head, d_hidden + r0 * C, C, false, logits, V, hidden + r0 * C, C, lora_t, n,
                             o.dropout, arena);
     }
   }
   loss.count = counted_rows(batch.targets);
 
   // h = rmsnorm(x_L):  dx_L
-  std::memset(dx, 0, static_cast<size_t>(R * C) * sizeof(float));
-  rmsnorm_backward(dx, model.final_norm.grad_data(), d_hidden, x_at(L), model.final_norm.data(), rstd, R, Ci);
+  be.fill_zero(dx, static_cast<size_t>(R * C) * sizeof(float));
+  be.rmsnorm_backward(dx, model.final_norm.grad_data(), d_hidden, x_at(L), model.final_norm.data(), rstd, R, C);
 
   // Layers in reverse; with checkpointing, each layer's forward is recomputed from its input and its
   // kept attention first (up to the activations its backward reads: no x_out).
@@ -111,25 +98,24 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
     {
       ArenaScope layer_scope(arena);
       LayerActivations acts;
-      if (!is_kept(l)) {
+      if (!keep.kept_layer[static_cast<size_t>(l)]) {
         acts = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena,
                                        &kept_attention[static_cast<size_t>(l)]);
-        AttentionPlan plan;
-        plan.mask = mask;
-        plan.attention_done = true;
-        layer_forward(model, l, layout, pos.data(), rope, x_at(l), /*x_out=*/nullptr, acts, plan, o.dropout, arena);
+        LayerAttention recompute;
+        recompute.mask = mask;
+        recompute.attention_done = true;
+        layer_forward(model, l, layout, pos, rope, x_at(l), /*x_out=*/nullptr, acts, recompute, o.dropout, arena);
       } else {
         acts = kept[static_cast<size_t>(l)];
       }
-      layer_backward(model, l, layout, pos.data(), rope, x_at(l), acts, mask, dx, dx_below, o.dropout, arena);
+      layer_backward(model, l, layout, pos, rope, x_at(l), acts, mask, dx, dx_below, o.dropout, arena);
     }
     if (o.checkpointing && l == L - 1) arena.release(before_kept);  // the last layer's kept activations
     std::swap(dx, dx_below);
   }
 
   // x_0 = embed[tokens]:  dembed[tokens] += dx_0
-  if (model.embed_master.trainable())
-    embedding_backward(model.embed_master.grad_data(), dx, batch.tokens.data(), R, V, Ci);
+  if (model.embed_master.trainable()) be.embedding_backward(model.embed_master.grad_data(), dx, tokens, R, V, C);
   return loss;
 }
 

@@ -1,6 +1,5 @@
 #include "train/numeric_faults.h"
 
-#include <cmath>
 #include <cstdio>
 
 #include "core/error.h"
@@ -27,63 +26,19 @@ int64_t layer_of(const std::string& name) {
   return layer;
 }
 
-namespace {
-
-// Index of the first non-finite float in [p, p + n), or -1.
-int64_t first_non_finite(const float* p, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(p[i])) return i;
-  return -1;
-}
-
-template <class Get>
-std::optional<NonFinite> scan(size_t count, Get get) {
-  std::optional<NonFinite> found;
-  int64_t affected = 0, examined = 0;
-  for (size_t k = 0; k < count; ++k) {
-    const auto [name, data, n] = get(k);
-    if (!data) continue;
-    ++examined;
-    const int64_t at = first_non_finite(data, n);
-    if (at < 0) continue;
-    ++affected;
-    if (!found) found = NonFinite{name, layer_of(name), at, data[at], 0, 0};
-  }
-  if (found) {
-    found->tensors_affected = affected;
-    found->tensors_examined = examined;
+std::optional<NonFinite> find_non_finite(Backend& backend, const TrainableStore& store, const float* buffer,
+                                         const std::string& suffix) {
+  const int64_t at = backend.first_non_finite(buffer, store.elements());
+  if (at < 0) return std::nullopt;
+  const TrainableStore::Slot* slot = store.slot_at(at);
+  LL_CHECK(slot);  // padding between tensors is never written
+  NonFinite found{slot->name + suffix, layer_of(slot->name), at - slot->offset, 0, 0, 0};
+  backend.download(&found.value, buffer + at, sizeof(float));
+  for (const TrainableStore::Slot& s : store.slots()) {
+    ++found.tensors_examined;
+    if (backend.first_non_finite(buffer + s.offset, s.numel()) >= 0) ++found.tensors_affected;
   }
   return found;
-}
-
-struct Span {
-  std::string name;
-  const float* data;
-  int64_t n;
-};
-
-}  // namespace
-
-std::optional<NonFinite> find_non_finite_gradient(const std::vector<NamedParam>& params) {
-  return scan(params.size(), [&](size_t k) {
-    const Param& p = *params[k].param;
-    return Span{params[k].name, p.grad_data(), p.trainable() ? p.grad.view().numel() : 0};
-  });
-}
-
-std::optional<NonFinite> find_non_finite_value(const std::vector<NamedParam>& params) {
-  return scan(params.size(), [&](size_t k) {
-    const Param& p = *params[k].param;
-    return Span{params[k].name, p.data(), p.value.view().numel()};
-  });
-}
-
-std::optional<NonFinite> find_non_finite(const std::vector<std::pair<std::string, Tensor>>& tensors) {
-  return scan(tensors.size(), [&](size_t k) {
-    const Tensor& t = tensors[k].second;
-    LL_CHECK(t.dtype == DType::F32);
-    return Span{tensors[k].first, static_cast<const float*>(t.data), t.numel()};
-  });
 }
 
 std::string describe(const NonFinite& w) {

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "model/param.h"
+#include "backend/backend.h"
+#include "model/trainable_store.h"
 
 namespace ll {
 
@@ -30,11 +31,12 @@ struct NonFinite {
 // The layer number in a saved name: 3 for "…model.layers.3.self_attn.q_proj…"; -1 for none.
 int64_t layer_of(const std::string& name);
 
-// The first non-finite element of the parameters' gradients / values, if any.
-std::optional<NonFinite> find_non_finite_gradient(const std::vector<NamedParam>& params);
-std::optional<NonFinite> find_non_finite_value(const std::vector<NamedParam>& params);
-// The same over plain tensors (optimizer moments): (name, tensor) pairs.
-std::optional<NonFinite> find_non_finite(const std::vector<std::pair<std::string, Tensor>>& tensors);
+// The first non-finite element of one of the trainable store's buffers — store.values(),
+// store.grads(), or a moment — if any; tensors are named by their slot, with `suffix` appended
+// (".exp_avg" for m). One pass of the backend over the buffer; only when it finds something are the
+// tensors scanned one by one, to count those affected.
+std::optional<NonFinite> find_non_finite(Backend& backend, const TrainableStore& store, const float* buffer,
+                                         const std::string& suffix = "");
 
 // "model.layers.1.self_attn.q_proj.lora_B.weight (layer 1): nan at element 17; 3 of 26 tensors"
 std::string describe(const NonFinite& where);

@@ -2,14 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 namespace ll {
 
-float global_grad_norm(const std::vector<NamedParam>& params) {
-  double sum = 0;
-  for (const NamedParam& p : params) sum += sum_of_squares(p.param->grad_data(), p.param->grad.numel());
-  return static_cast<float>(std::sqrt(sum));
+float global_grad_norm(Backend& backend, const TrainableStore& store) {
+  return static_cast<float>(std::sqrt(backend.sum_of_squares(store.grads(), store.elements())));
 }
 
 float clip_coefficient(float total_norm, double max_norm) {
@@ -17,44 +14,34 @@ float clip_coefficient(float total_norm, double max_norm) {
   return std::min((1.0f / denom) * static_cast<float>(max_norm), 1.0f);
 }
 
-void scale_grads(const std::vector<NamedParam>& params, float factor) {
-  for (const NamedParam& p : params) scale_inplace(p.param->grad_data(), p.param->grad.numel(), factor);
+void scale_grads(Backend& backend, TrainableStore& store, float factor) {
+  backend.scale(store.grads(), store.elements(), factor);
 }
 
-float clip_grad_norm(const std::vector<NamedParam>& params, double max_norm) {
-  const float total_norm = global_grad_norm(params);
+float clip_grad_norm(Backend& backend, TrainableStore& store, double max_norm) {
+  const float total_norm = global_grad_norm(backend, store);
   if (max_norm > 0) {
     const float coef = clip_coefficient(total_norm, max_norm);
-    if (coef != 1.0f) scale_grads(params, coef);  // torch multiplies by 1 too: no change
+    if (coef != 1.0f) scale_grads(backend, store, coef);  // torch multiplies by 1 too: no change
   }
   return total_norm;
 }
 
-AdamWOptimizer::AdamWOptimizer(std::vector<NamedParam> params, const AdamWSettings& settings) : settings_(settings) {
-  for (const NamedParam& p : params) {
-    LL_CHECK(p.param->trainable());
-    const Tensor& t = p.param->value.view();
-    slots_.push_back({p.name, p.param, OwnedTensor(DType::F32, t.shape, t.ndim), OwnedTensor(DType::F32, t.shape, t.ndim)});
-  }
+AdamWOptimizer::AdamWOptimizer(Backend& backend, TrainableStore& store, const AdamWSettings& settings)
+    : backend_(backend), store_(store), settings_(settings) {
+  store_.allocate_moments();
 }
 
 void AdamWOptimizer::step(double lr) {
   ++steps_;
   AdamWSettings s = settings_;
   s.lr = lr;
-  for (Slot& slot : slots_) {
-    Param& p = *slot.param;
-    adamw_step(p.value.as<float>(), p.grad_data(), slot.m.as<float>(), slot.v.as<float>(), p.value.numel(), s, steps_);
-  }
+  backend_.adamw_step(store_.values(), store_.grads(), store_.moments_m(), store_.moments_v(), store_.elements(), s,
+                      steps_);
 }
 
-void AdamWOptimizer::restore(int64_t steps_done, const std::vector<Tensor>& m, const std::vector<Tensor>& v) {
-  LL_CHECK(m.size() == slots_.size() && v.size() == slots_.size() && steps_done >= 0);
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    LL_CHECK(m[i].same_shape(slots_[i].m.view()) && v[i].same_shape(slots_[i].v.view()));
-    std::memcpy(slots_[i].m.data(), m[i].data, slots_[i].m.view().nbytes());
-    std::memcpy(slots_[i].v.data(), v[i].data, slots_[i].v.view().nbytes());
-  }
+void AdamWOptimizer::restore(int64_t steps_done) {
+  LL_CHECK(steps_done >= 0);
   steps_ = steps_done;
 }
 

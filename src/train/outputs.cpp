@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <list>
 #include <set>
 
 #include "core/error.h"
@@ -60,9 +61,10 @@ json peft_adapter_config(const TrainOptions& o) {
 void write_peft_adapter(const std::string& dir, const LlamaModel& model, const TrainOptions& options) {
   write_directory_atomically(dir, [&](const std::string& partial) {
     NamedTensors tensors;
+    std::list<OwnedTensor> keep;  // host copies of device tensors
     for (const LoraAdapter* a : model.lora_adapters()) {
-      tensors.emplace_back(a->name_A(), a->A.value.view());
-      tensors.emplace_back(a->name_B(), a->B.value.view());
+      tensors.emplace_back(a->name_A(), host_view(model.backend(), a->A.value, keep.emplace_back()));
+      tensors.emplace_back(a->name_B(), host_view(model.backend(), a->B.value, keep.emplace_back()));
     }
     write_safetensors(partial + "/adapter_model.safetensors", tensors, {{"format", "pt"}});
     write_text_file_atomic(partial + "/adapter_config.json", peft_adapter_config(options).dump(2) + "\n");
@@ -72,8 +74,9 @@ void write_peft_adapter(const std::string& dir, const LlamaModel& model, const T
 bool write_trainable_params(const std::string& path, const LlamaModel& model) {
   const std::set<std::string> lora = lora_names(model);
   NamedTensors tensors;
+  std::list<OwnedTensor> keep;  // host copies of device tensors
   for (const NamedParam& p : model.trainable_params())
-    if (!lora.count(p.name)) tensors.emplace_back(p.name, p.param->value.view());
+    if (!lora.count(p.name)) tensors.emplace_back(p.name, host_view(model.backend(), p.param->value, keep.emplace_back()));
   if (tensors.empty()) return false;
   write_safetensors(path, tensors, {{"format", "pt"}});
   return true;
@@ -92,7 +95,7 @@ void write_hf_model(const std::string& dir, const LlamaModel& model) {
 }
 
 void write_run_outputs(const std::string& run_dir, const LlamaModel& model, const TrainOptions& options) {
-  if (const auto bad = find_non_finite_value(model.trainable_params()))
+  if (const auto bad = find_non_finite(model.backend(), model.store(), model.store().values()))
     fail_input(run_dir, "outputs not written: non-finite value in " + describe(*bad));
   if (options.full) {
     write_hf_model(run_dir + "/model", model);

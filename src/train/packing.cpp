@@ -1,7 +1,7 @@
 #include "train/packing.h"
 
 #include "core/error.h"
-#include "kernels/cross_entropy.h"
+#include "core/ignore_index.h"
 
 namespace ll {
 

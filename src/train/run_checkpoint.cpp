@@ -165,24 +165,51 @@ void create_directories_or_fail(const std::string& dir) {
 // InputError naming the first parameter or AdamW moment that holds a NaN or Inf: a checkpoint
 // never stores a poisoned state (resuming it could only repeat the fault).
 void check_finite(const AdamWOptimizer& optimizer, int64_t step) {
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const AdamWOptimizer::Slot& s : optimizer.slots()) {
-    tensors.emplace_back(s.name, s.param->value.view());
-    tensors.emplace_back(exp_avg_name(s.name), s.m.view());
-    tensors.emplace_back(exp_avg_sq_name(s.name), s.v.view());
-  }
-  if (const auto bad = find_non_finite(tensors))
-    fail_input("checkpoint step-" + std::to_string(step), "not saved: non-finite value in " + describe(*bad));
+  const TrainableStore& store = optimizer.store();
+  for (const auto& [buffer, suffix] : {std::pair{store.values(), ""}, std::pair{store.moments_m(), ".exp_avg"},
+                                       std::pair{store.moments_v(), ".exp_avg_sq"}})
+    if (const auto bad = find_non_finite(optimizer.backend(), store, buffer, suffix))
+      fail_input("checkpoint step-" + std::to_string(step), "not saved: non-finite value in " + describe(*bad));
 }
+
+// The store's values and moments as the host reads them: the buffers themselves where the host can
+// (the CPU backend), else copies downloaded once.
+class HostStore {
+ public:
+  explicit HostStore(const AdamWOptimizer& optimizer) : store_(optimizer.store()) {
+    if (store_.memory().host_accessible()) return;
+    const float* buffers[3] = {store_.values(), store_.moments_m(), store_.moments_v()};
+    for (int k = 0; k < 3; ++k) {
+      copies_[k] = OwnedTensor(DType::F32, {store_.elements()});
+      optimizer.backend().download(copies_[k].data(), buffers[k], static_cast<size_t>(store_.elements()) * sizeof(float));
+    }
+  }
+  Tensor value(size_t i) const { return on_host(store_.value(i), 0, i); }
+  Tensor m(size_t i) const { return on_host(store_.m(i), 1, i); }
+  Tensor v(size_t i) const { return on_host(store_.v(i), 2, i); }
+
+ private:
+  // Slot i of buffer k: the store's view, or the same view into the host copy.
+  Tensor on_host(Tensor t, int k, size_t i) const {
+    if (copies_[k].empty()) return t;
+    t.data = copies_[k].as<float>() + store_.slots()[i].offset;
+    t.device = Device::Host;
+    return t;
+  }
+  const TrainableStore& store_;
+  OwnedTensor copies_[3];
+};
 
 void write_checkpoint_files(const std::string& partial, const CheckpointState& state,
                             const AdamWOptimizer& optimizer) {
   create_directories_or_fail(partial);
+  const HostStore host(optimizer);
   NamedTensors params, moments;
-  for (const AdamWOptimizer::Slot& s : optimizer.slots()) {
-    params.emplace_back(s.name, s.param->value.view());
-    moments.emplace_back(exp_avg_name(s.name), s.m.view());
-    moments.emplace_back(exp_avg_sq_name(s.name), s.v.view());
+  const auto& slots = optimizer.store().slots();
+  for (size_t i = 0; i < slots.size(); ++i) {
+    params.emplace_back(slots[i].name, host.value(i));
+    moments.emplace_back(exp_avg_name(slots[i].name), host.m(i));
+    moments.emplace_back(exp_avg_sq_name(slots[i].name), host.v(i));
   }
   write_safetensors(partial + "/" + kParamsFile, params);
   write_safetensors(partial + "/" + kMomentsFile, moments);
@@ -221,8 +248,8 @@ void move_into_place(const std::string& partial, const std::string& final_dir) {
 
 uint64_t checkpoint_bytes(const AdamWOptimizer& optimizer) {
   uint64_t bytes = 64 * 1024;  // state.json, with the data cursor and options, and the headers' fixed parts
-  for (const AdamWOptimizer::Slot& s : optimizer.slots())
-    bytes += 3 * (s.param->value.view().nbytes() + s.name.size() + 128);  // value, m, v and their header entries
+  for (const TrainableStore::Slot& s : optimizer.store().slots())
+    bytes += 3 * (static_cast<uint64_t>(s.numel()) * sizeof(float) + s.name.size() + 128);  // value, m, v, headers
   return bytes;
 }
 
@@ -295,12 +322,14 @@ LoadedCheckpoint::LoadedCheckpoint(const std::string& dir) : dir_(dir) {
 }
 
 void LoadedCheckpoint::check_matches(const AdamWOptimizer& optimizer) const {
-  for (const AdamWOptimizer::Slot& s : optimizer.slots()) {
-    matching_tensor(*params_, s.name, s.param->value.view());
-    matching_tensor(*moments_, exp_avg_name(s.name), s.m.view());
-    matching_tensor(*moments_, exp_avg_sq_name(s.name), s.v.view());
+  const TrainableStore& store = optimizer.store();
+  for (size_t i = 0; i < store.slots().size(); ++i) {
+    const std::string& name = store.slots()[i].name;
+    matching_tensor(*params_, name, store.value(i));
+    matching_tensor(*moments_, exp_avg_name(name), store.m(i));
+    matching_tensor(*moments_, exp_avg_sq_name(name), store.v(i));
   }
-  const size_t n = optimizer.slots().size();
+  const size_t n = store.slots().size();
   if (params_->entries().size() != n)
     fail_expected(params_->path(), "tensor count", std::to_string(n) + " (the run's trainable tensors)",
                   std::to_string(params_->entries().size()));
@@ -310,14 +339,16 @@ void LoadedCheckpoint::check_matches(const AdamWOptimizer& optimizer) const {
 
 void LoadedCheckpoint::apply(AdamWOptimizer& optimizer) const {
   check_matches(optimizer);
-  std::vector<Tensor> m, v;
-  for (const AdamWOptimizer::Slot& s : optimizer.slots()) {
-    const Tensor p = params_->tensor(s.name);
-    std::memcpy(s.param->value.data(), p.data, p.nbytes());
-    m.push_back(moments_->tensor(exp_avg_name(s.name)));
-    v.push_back(moments_->tensor(exp_avg_sq_name(s.name)));
+  const TrainableStore& store = optimizer.store();
+  Backend& backend = optimizer.backend();
+  for (size_t i = 0; i < store.slots().size(); ++i) {
+    const std::string& name = store.slots()[i].name;
+    for (const auto& [to, from] : {std::pair{store.value(i), params_->tensor(name)},
+                                   {store.m(i), moments_->tensor(exp_avg_name(name))},
+                                   {store.v(i), moments_->tensor(exp_avg_sq_name(name))}})
+      backend.upload(to.data, from.data, from.nbytes());
   }
-  optimizer.restore(state_.step, m, v);
+  optimizer.restore(state_.step);
 }
 
 }  // namespace ll

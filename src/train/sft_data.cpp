@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "formats/json_file.h"
-#include "kernels/cross_entropy.h"
+#include "core/ignore_index.h"
 #include "text/prompt_template.h"
 #include "train/data_encoder.h"
 #include "train/data_order.h"

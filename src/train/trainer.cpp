@@ -6,11 +6,11 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/ignore_index.h"
 #include "core/mapped_file.h"
 #include "core/progress.h"
 #include "core/threads.h"
 #include "formats/json_file.h"
-#include "kernels/cross_entropy.h"
 #include "model/memory_plan.h"
 #include "model/train_step.h"
 #include "train/disk_space.h"
@@ -93,14 +93,14 @@ Trainer::Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& optio
       options_(validated(options)),
       run_dir_(std::move(run_dir)),
       // One block of the planned size: the pass's buffers never spill into further blocks.
-      arena_(training_arena_bytes(model.config(), training_shape(options_), num_threads())) {
+      arena_(model.backend(), training_arena_bytes(model.config(), model.precision(), training_shape(options_), num_threads())) {
   model_.make_trainable(options_.trainable_options());
-  optimizer_ = std::make_unique<AdamWOptimizer>(model_.trainable_params(), options_.adamw());
+  optimizer_ = std::make_unique<AdamWOptimizer>(model_.backend(), model_.store(), options_.adamw());
 }
 
 int64_t Trainer::trainable_elements() const {
   int64_t n = 0;
-  for (const NamedParam& p : model_.trainable_params()) n += p.param->value.numel();
+  for (const TrainableStore::Slot& s : model_.store().slots()) n += s.numel();
   return n;
 }
 
@@ -140,7 +140,8 @@ uint64_t Trainer::disk_bytes_needed() const {
     outputs += static_cast<uint64_t>(parameter_count(model_.config())) * dtype_size(model_.checkpoint().weight_dtype()) +
                16 * 1024 * 1024;  // config, tokenizer
   } else {
-    for (const NamedParam& p : model_.trainable_params()) outputs += p.param->value.view().nbytes() + p.name.size() + 128;
+    for (const TrainableStore::Slot& s : model_.store().slots())
+      outputs += static_cast<uint64_t>(s.numel()) * sizeof(float) + s.name.size() + 128;
   }
   const uint64_t metrics = 1024 * static_cast<uint64_t>(std::max<int64_t>(0, last - done));
   return std::max(static_cast<uint64_t>(std::max<int64_t>(0, during_saves)) * checkpoint,
@@ -231,10 +232,10 @@ StepRecord Trainer::step() {
   r.lr = learning_rate(options_.schedule(), optimizer_->steps_done());
   r.grad_norm = std::nan("");
   if (accept_gradients(r, counted_micro_batches > 0)) {
-    r.grad_norm = clip_grad_norm(model_.trainable_params(), options_.max_grad_norm);
+    r.grad_norm = clip_grad_norm(model_.backend(), model_.store(), options_.max_grad_norm);
     optimizer_->step(r.lr);
     model_.refresh_after_update();
-    if (const auto bad = find_non_finite_value(model_.trainable_params()))
+    if (const auto bad = find_non_finite(model_.backend(), model_.store(), model_.store().values()))
       fail_input("longlora " + options_.task, "update " + std::to_string(r.step) + " made a parameter non-finite: " +
                                        describe(*bad) + ". Stopped: " + checkpoint_note());
     consecutive_skips_ = 0;
@@ -254,7 +255,7 @@ std::string Trainer::checkpoint_note() const {
 
 bool Trainer::accept_gradients(StepRecord& r, bool loss_counted) {
   const bool bad_loss = loss_counted && !std::isfinite(r.loss);
-  const auto bad_gradient = find_non_finite_gradient(model_.trainable_params());
+  const auto bad_gradient = find_non_finite(model_.backend(), model_.store(), model_.store().grads());
   if (!bad_loss && !bad_gradient) return true;
   std::string what = "update " + std::to_string(r.step) + ": ";
   if (bad_loss) what += "non-finite loss (" + json(r.loss).dump() + ")" + (bad_gradient ? "; " : "");

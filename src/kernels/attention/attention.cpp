@@ -55,9 +55,8 @@ void check_inputs(const AttentionQKV& in) {
 }
 
 void check_tuning(const AttentionTuning& tuning) {
-  if (!attention_isa_available(tuning.isa))
-    fail_input(kWhere,
-               std::string("instruction set '") + attention_isa_name(tuning.isa) + "' is not available on this CPU");
+  if (tuning.isa && !cpu_isa_available(*tuning.isa))
+    fail_input(kWhere, std::string("instruction set '") + cpu_isa_name(*tuning.isa) + "' is not available here");
   if (tuning.query_tile < 0 || tuning.query_tile > kMaxTile)
     fail_expected(kWhere, "query tile", "0 (default) to " + str(kMaxTile), str(tuning.query_tile));
   if (tuning.key_tile < 0 || tuning.key_tile > kMaxTile)
@@ -127,7 +126,7 @@ void attention_forward(const AttentionShape& shape, const AttentionMask& mask, c
   check_view("o", o, true);
 
   const attn::AttentionPlan plan = attn::plan_attention(shape, mask, query_tile_of(tuning), key_tile_of(tuning));
-  attn::flash_forward(plan, in, o, lse, scratch, attn::tile_kernels(tuning.isa));
+  attn::flash_forward(plan, in, o, lse, scratch, attn::tile_kernels(tuning.isa.value_or(cpu_isa())));
   zero_query_padding(plan, o, lse);
 }
 
@@ -147,7 +146,7 @@ void attention_backward(const AttentionShape& shape, const AttentionMask& mask, 
 
   attn::AttentionPlan plan = attn::plan_attention(shape, mask, query_tile_of(tuning), key_tile_of(tuning));
   attn::plan_key_tasks(plan);
-  attn::flash_backward(plan, in, o, lse, dout, grads, scratch, attn::tile_kernels(tuning.isa));
+  attn::flash_backward(plan, in, o, lse, dout, grads, scratch, attn::tile_kernels(tuning.isa.value_or(cpu_isa())));
   for (int64_t b = 0; b < shape.batch; ++b) {
     attn::zero_rows(grads.q, b, plan.queries[b], shape.max_len, shape.q_heads, shape.head_dim);
     attn::zero_rows(grads.k, b, plan.keys[b], shape.max_len, shape.kv_heads, shape.head_dim);
@@ -176,7 +175,7 @@ void attention_forward_cached(const CachedAttentionShape& shape, const Attention
   check_view("o", o, true);
 
   const attn::AttentionPlan plan = attn::plan_cached_attention(shape, query_tile_of(tuning), key_tile_of(tuning));
-  attn::flash_forward(plan, in, o, lse, scratch, attn::tile_kernels(tuning.isa));
+  attn::flash_forward(plan, in, o, lse, scratch, attn::tile_kernels(tuning.isa.value_or(cpu_isa())));
   zero_query_padding(plan, o, lse);
 }
 

@@ -36,9 +36,11 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/arena.h"
+#include "core/cpu_isa.h"
 #include "core/dtype.h"
 
 namespace ll {
@@ -88,16 +90,11 @@ struct AttentionShape {
   std::vector<int64_t> lengths;
 };
 
-// Instruction-set paths of the tile kernels. Auto picks the best one this CPU runs. Portable is plain
-// C++ (baseline x86-64 or any CPU); Avx2 is hand-written AVX2+FMA; Avx512 is the portable source
-// compiled for AVX-512 (x86-64-v4). Tests force each available path and compare them.
-enum class AttentionIsa : uint8_t { Auto, Portable, Avx2, Avx512 };
-const char* attention_isa_name(AttentionIsa isa);
-bool attention_isa_available(AttentionIsa isa);
-AttentionIsa attention_best_isa();  // what Auto runs here
-
+// The tile kernels exist for each CPU path (core/cpu_isa.h): Portable is plain C++; Avx2 is
+// hand-written AVX2+FMA; Avx512 is the portable source compiled for x86-64-v4. Tests force each
+// available path and compare them.
 struct AttentionTuning {
-  AttentionIsa isa = AttentionIsa::Auto;
+  std::optional<CpuIsa> isa;  // the path to run; unset = the process's (cpu_isa())
   int query_tile = 0;  // queries per tile; 0 = default (kDefaultQueryTile)
   int key_tile = 0;    // keys per tile; 0 = default (kDefaultKeyTile)
 };

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 
 namespace ll::attn {
 
@@ -35,7 +35,7 @@ inline float widen(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_
 
 }  // namespace
 
-LL_MULTIVERSION void load_rows(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h,
+LL_ISA_INLINE void load_rows_body(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h,
                                int64_t D) {
   for (int64_t r = 0; r < n; ++r) {
     float* out = dst + r * ld;
@@ -48,8 +48,9 @@ LL_MULTIVERSION void load_rows(float* dst, int64_t ld, const HeadsView& x, int64
     std::fill(out + D, out + ld, 0.0f);
   }
 }
+LL_ISA_DISPATCH(void, load_rows, (float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h, int64_t D), (dst, ld, x, b, t0, n, h, D))
 
-LL_MULTIVERSION void load_rows_transposed(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0,
+LL_ISA_INLINE void load_rows_transposed_body(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0,
                                           int64_t n, int64_t h, int64_t D) {
   // Eight rows at a time: every store run is eight contiguous floats of one output row d.
   constexpr int kRows = 8;
@@ -69,6 +70,7 @@ LL_MULTIVERSION void load_rows_transposed(float* dst, int64_t ld, const HeadsVie
   }
   for (int64_t d = 0; d < D; ++d) std::fill(dst + d * ld + n, dst + (d + 1) * ld, 0.0f);
 }
+LL_ISA_DISPATCH(void, load_rows_transposed, (float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h, int64_t D), (dst, ld, x, b, t0, n, h, D))
 
 void store_rows(const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h, int64_t D, const float* src,
                 int64_t ld, const float* row_scale) {
@@ -89,7 +91,7 @@ void zero_rows(const HeadsView& x, int64_t b, int64_t t0, int64_t t1, int64_t he
     for (int64_t h = 0; h < heads; ++h) std::fill_n(f32_row_mut(x, b, t, h, D), D, 0.0f);
 }
 
-LL_MULTIVERSION void rows_dot(float* delta, const float* dout_rows, int64_t ld, const HeadsView& o, int64_t b,
+LL_ISA_INLINE void rows_dot_body(float* delta, const float* dout_rows, int64_t ld, const HeadsView& o, int64_t b,
                               int64_t t0, int64_t n, int64_t h, int64_t D) {
   constexpr int kLanes = 8;  // independent partial sums, so the compiler can vectorise
   for (int64_t r = 0; r < n; ++r) {
@@ -105,6 +107,7 @@ LL_MULTIVERSION void rows_dot(float* delta, const float* dout_rows, int64_t ld, 
     delta[r] = sum;
   }
 }
+LL_ISA_DISPATCH(void, rows_dot, (float* delta, const float* dout_rows, int64_t ld, const HeadsView& o, int64_t b, int64_t t0, int64_t n, int64_t h, int64_t D), (delta, dout_rows, ld, o, b, t0, n, h, D))
 
 void prefetch_rows(const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h, int64_t D) {
   constexpr int64_t kLine = 64;

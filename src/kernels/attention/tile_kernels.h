@@ -46,8 +46,8 @@ struct TileKernels {
                     const float* delta, float scale);
 };
 
-// The table of one instruction set (Auto resolved to the best available). The isa must be available.
-const TileKernels& tile_kernels(AttentionIsa isa);
+// The table of one CPU path, which must be available (cpu_isa_available).
+const TileKernels& tile_kernels(CpuIsa isa);
 
 // The tables of each file (tile_kernels_generic.cpp, tile_kernels_avx2.cpp).
 extern const TileKernels kPortableKernels;

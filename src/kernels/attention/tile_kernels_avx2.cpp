@@ -1,5 +1,5 @@
 // The Avx2 tile-kernel table: hand-written AVX2+FMA (see tile_kernels.h for what each computes).
-// Compiled with a target attribute, called only where cpu_has_avx2_fma().
+// Compiled with a target attribute, called only where cpu_isa_available(CpuIsa::Avx2).
 #include "kernels/attention/tile_kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -154,7 +154,7 @@ const TileKernels kAvx2Kernels{gemm, softmax_step, scale_rows, grad_cols, grad_r
 
 }  // namespace ll::attn
 
-#else  // not x86-64: never selected (attention_isa_available(Avx2) is false)
+#else  // not x86-64: never selected (cpu_isa_available(Avx2) is false)
 
 namespace ll::attn {
 const TileKernels kAvx2Kernels = kPortableKernels;

@@ -37,7 +37,7 @@ LL_ATTN_GENERIC_TABLE(kPortableKernels, )
 #if defined(__x86_64__) && defined(__GNUC__)
 LL_ATTN_GENERIC_TABLE(kAvx512Kernels, __attribute__((target("arch=x86-64-v4"))))
 #else
-LL_ATTN_GENERIC_TABLE(kAvx512Kernels, )  // never selected: attention_isa_available(Avx512) is false
+LL_ATTN_GENERIC_TABLE(kAvx512Kernels, )  // never selected: cpu_isa_available(Avx512) is false
 #endif
 
 #undef LL_ATTN_GENERIC_TABLE

@@ -93,10 +93,10 @@ TEST(AttentionErrors, TuningAndBackwardInputs) {
   AttentionTuning t;
   t.query_tile = 5000;
   EXPECT_EQ(forward_error(s, {}, DType::F32, t), "attention: query tile: expected 0 (default) to 1024, found 5000");
-  if (!attention_isa_available(AttentionIsa::Avx512)) {
+  if (!cpu_isa_available(CpuIsa::Avx512)) {
     t = {};
-    t.isa = AttentionIsa::Avx512;
-    EXPECT_EQ(forward_error(s, {}, DType::F32, t), "attention: instruction set 'avx512' is not available on this CPU");
+    t.isa = CpuIsa::Avx512;
+    EXPECT_EQ(forward_error(s, {}, DType::F32, t), "attention: instruction set 'avx512' is not available here");
   }
   Buffers b(s);
   const AttentionQKV in{contiguous_heads(b.q.data(), DType::F32, 10, 4, 8),

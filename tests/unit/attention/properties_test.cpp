@@ -21,10 +21,10 @@ using attn_test::Outputs;
 using attn_test::Problem;
 using attn_test::relative_error;
 
-std::vector<AttentionIsa> available_isas() {
-  std::vector<AttentionIsa> isas;
-  for (AttentionIsa isa : {AttentionIsa::Portable, AttentionIsa::Avx2, AttentionIsa::Avx512})
-    if (attention_isa_available(isa)) isas.push_back(isa);
+std::vector<CpuIsa> available_isas() {
+  std::vector<CpuIsa> isas;
+  for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512})
+    if (cpu_isa_available(isa)) isas.push_back(isa);
   return isas;
 }
 
@@ -38,8 +38,8 @@ std::vector<float> random_floats(size_t n, std::mt19937& rng, float lo = -1.0f, 
 // Each path's tile kernels against plain double loops, on odd sizes and strides.
 TEST(AttentionTileKernels, EveryAvailablePathComputesItsDefinition) {
   std::mt19937 rng(5);
-  for (AttentionIsa isa : available_isas()) {
-    SCOPED_TRACE(attention_isa_name(isa));
+  for (CpuIsa isa : available_isas()) {
+    SCOPED_TRACE(cpu_isa_name(isa));
     const attn::TileKernels& kern = attn::tile_kernels(isa);
     // gemm, with A read as is and transposed, accumulating or not.
     for (auto [M, N, K] : {std::tuple{13, 40, 29}, {6, 16, 1}, {1, 8, 7}, {64, 64, 128}, {7, 24, 64}}) {
@@ -139,12 +139,12 @@ TEST(AttentionPaths, EveryAvailablePathMatchesTheReferenceAndEachOther) {
   const Problem p = roll_problem(8);
   const Outputs ref = attn_test::reference_attention(p);
   AttentionTuning portable_tuning;
-  portable_tuning.isa = AttentionIsa::Portable;
+  portable_tuning.isa = CpuIsa::Portable;
   portable_tuning.query_tile = 16;
   portable_tuning.key_tile = 8;
   const Outputs portable = attn_test::run_kernel(p, DType::F32, portable_tuning);
-  for (AttentionIsa isa : available_isas()) {
-    SCOPED_TRACE(attention_isa_name(isa));
+  for (CpuIsa isa : available_isas()) {
+    SCOPED_TRACE(cpu_isa_name(isa));
     AttentionTuning t = portable_tuning;
     t.isa = isa;
     const Outputs got = attn_test::run_kernel(p, DType::F32, t);

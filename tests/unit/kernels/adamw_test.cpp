@@ -150,30 +150,5 @@ TEST(AdamW, F32HyperparametersMatchTorchBitForBit) {
   });
 }
 
-TEST(AdamW, SumOfSquaresIsExactEnoughAndThreadIndependent) {
-  std::mt19937 rng(14);
-  for (size_t n : {size_t{0}, size_t{1}, size_t{37}, size_t{100003}}) {
-    const std::vector<float> g = random_floats(n, rng, -3.f, 3.f);
-    long double want = 0;
-    for (float x : g) want += static_cast<long double>(x) * x;
-    set_num_threads(1);
-    const double one = sum_of_squares(g.data(), n);
-    set_num_threads(2);
-    const double two = sum_of_squares(g.data(), n);
-    set_num_threads(0);
-    EXPECT_EQ(std::memcmp(&one, &two, sizeof one), 0) << n;
-    EXPECT_NEAR(one, static_cast<double>(want), 1e-14 * static_cast<double>(want)) << n;
-  }
-}
-
-TEST(AdamW, ScaleInplace) {
-  std::mt19937 rng(15);
-  const size_t n = 70001;  // several chunks and a tail
-  const std::vector<float> x = random_floats(n, rng);
-  std::vector<float> y = x;
-  scale_inplace(y.data(), n, 0.37f);
-  for (size_t i = 0; i < n; ++i) ASSERT_EQ(y[i], x[i] * 0.37f) << i;
-}
-
 }  // namespace
 }  // namespace ll

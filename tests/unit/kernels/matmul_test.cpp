@@ -7,6 +7,7 @@
 #include "core/half.h"
 #include "kernels/matmul.h"
 
+
 namespace ll {
 namespace {
 
@@ -18,6 +19,13 @@ std::vector<float> random_vec(size_t n, std::mt19937& rng) {
 }
 
 double maybe_round(float v, Precision p) { return p == Precision::BF16 ? round_to_bf16(v) : v; }
+
+// A weight as the GEMMs at precision p read it (convert_gemm_weight), owning its memory.
+OwnedTensor gemm_weight(const Tensor& w, Precision p) {
+  OwnedTensor out(gemm_weight_dtype(p), {w.shape[0], w.shape[1]});
+  convert_gemm_weight(out.view(), w, p);
+  return out;
+}
 
 // Max |got − want| / max |want| over an [M, N] block with row stride ld.
 double rel_err(const float* got, int64_t ld, const std::vector<double>& want, int64_t M, int64_t N) {
@@ -52,11 +60,12 @@ TEST_P(MatmulTest, MatchesDoubleReference) {
   from_f32(w.data(), c.wdtype, w32.data(), c.N * c.K);
   std::vector<float> wv(c.N * c.K);
   to_f32(wv.data(), w.data(), c.wdtype, c.N * c.K);
-  GemmWeight gw(w.view(), c.p);
+  const OwnedTensor gw = gemm_weight(w.view(), c.p);
+  Arena scratch;
 
   // forward, accumulating onto y0
   std::vector<float> y = y0;
-  linear_forward(y.data(), ldy, x.data(), ldx, c.M, gw, /*accumulate=*/true);
+  linear_forward(y.data(), ldy, x.data(), ldx, c.M, gw.view(), c.p, /*accumulate=*/true, scratch);
   std::vector<double> want(c.M * c.N);
   for (int64_t i = 0; i < c.M; ++i)
     for (int64_t j = 0; j < c.N; ++j) {
@@ -68,7 +77,7 @@ TEST_P(MatmulTest, MatchesDoubleReference) {
 
   // dx = dy · W (overwrite)
   std::vector<float> dy = random_vec(c.M * ldy, rng), dx(c.M * ldx, 7.f);
-  linear_backward_input(dx.data(), ldx, dy.data(), ldy, c.M, gw, /*accumulate=*/false);
+  linear_backward_input(dx.data(), ldx, dy.data(), ldy, c.M, gw.view(), c.p, /*accumulate=*/false, scratch);
   std::vector<double> want_dx(c.M * c.K);
   for (int64_t i = 0; i < c.M; ++i)
     for (int64_t k = 0; k < c.K; ++k) {
@@ -80,7 +89,8 @@ TEST_P(MatmulTest, MatchesDoubleReference) {
 
   // dW += dyᵀ · x
   std::vector<float> dw0 = random_vec(c.N * c.K, rng), dw = dw0;
-  linear_backward_weight(dw.data(), dy.data(), ldy, x.data(), ldx, c.M, c.N, c.K, c.p, /*accumulate=*/true);
+  linear_backward_weight(dw.data(), dy.data(), ldy, x.data(), ldx, c.M, c.N, c.K, c.p, /*accumulate=*/true, scratch);
+  EXPECT_EQ(scratch.used(), 0u);  // the operands' scratch is released
   std::vector<double> want_dw(c.N * c.K);
   for (int64_t j = 0; j < c.N; ++j)
     for (int64_t k = 0; k < c.K; ++k) {
@@ -117,10 +127,11 @@ TEST(Matmul, BackwardMatchesFiniteDifferences) {
       }
     return L;
   };
-  GemmWeight gw(Tensor::view(w.data(), DType::F32, {N, K}), Precision::F32);
+  const Tensor gw = Tensor::view(w.data(), DType::F32, {N, K});
   std::vector<float> dx(M * K), dw(N * K);
-  linear_backward_input(dx.data(), K, r.data(), N, M, gw, false);
-  linear_backward_weight(dw.data(), r.data(), N, x.data(), K, M, N, K, Precision::F32, false);
+  Arena scratch;
+  linear_backward_input(dx.data(), K, r.data(), N, M, gw, Precision::F32, false, scratch);
+  linear_backward_weight(dw.data(), r.data(), N, x.data(), K, M, N, K, Precision::F32, false, scratch);
   std::vector<double> xd(x.begin(), x.end()), wd(w.begin(), w.end());
   const double h = 1e-4;
   for (int64_t i = 0; i < M * K; ++i) {
@@ -137,13 +148,11 @@ TEST(Matmul, BackwardMatchesFiniteDifferences) {
   }
 }
 
-TEST(Matmul, WeightViewIsZeroCopyWhenDtypeMatches) {
+TEST(Matmul, WeightIsReadInPlaceWhenDtypeMatches) {
   std::vector<float> w(6 * 4, 0.5f);
-  GemmWeight gw(Tensor::view(w.data(), DType::F32, {6, 4}), Precision::F32);
-  EXPECT_FALSE(gw.owns_copy());
-  EXPECT_EQ(gw.view().data, w.data());
-  GemmWeight rounded(Tensor::view(w.data(), DType::F32, {6, 4}), Precision::BF16);
-  EXPECT_TRUE(rounded.owns_copy());  // bf16 copy (native) or bf16-rounded f32 copy (emulated)
+  const Tensor f32 = Tensor::view(w.data(), DType::F32, {6, 4});
+  EXPECT_TRUE(gemm_reads_in_place(f32, Precision::F32));
+  EXPECT_FALSE(gemm_reads_in_place(f32, Precision::BF16));  // bf16 copy (native) or bf16-rounded f32 copy (emulated)
 }
 
 }  // namespace

@@ -110,17 +110,19 @@ TEST(Adapter, LongLoRAPadRowGrowsTheVocabulary) {
   write_safetensors(dir.file("a/trainable_params.safetensors"),
                     {{"model.embed_tokens.weight", embed.view()}, {"model.norm.weight", norm.view()}});
   auto model = LlamaModel::open(test::shared_path("stories260K-hf"), ModelOptions{});
-  const Tensor head_before = model->current_weight("lm_head.weight");
+  OwnedTensor keep;  // (host copies of device tensors: none on the CPU)
+  const Tensor head_before = model->current_weight("lm_head.weight", keep);
   std::vector<double> mean(64, 0.0);
   for (int64_t v = 0; v < 512; ++v)
     for (int64_t i = 0; i < 64; ++i) mean[static_cast<size_t>(i)] += head_before.as<float>()[v * 64 + i] / 512.0;
   apply_adapter(*model, locate_adapter(dir.file("a")));
   EXPECT_EQ(model->config().vocab_size, 513);
-  const Tensor head = model->current_weight("lm_head.weight");
+  const Tensor head = model->current_weight("lm_head.weight", keep);
   ASSERT_EQ(head.shape[0], 513);
   for (int64_t i = 0; i < 64; ++i) EXPECT_NEAR(head.as<float>()[512 * 64 + i], mean[static_cast<size_t>(i)], 1e-5);
-  EXPECT_EQ(model->current_weight("model.norm.weight").as<float>()[3], 1.5f);
-  EXPECT_EQ(model->current_weight("model.embed_tokens.weight").as<float>()[512 * 64 + 5], embed.as<float>()[512 * 64 + 5]);
+  EXPECT_EQ(model->current_weight("model.norm.weight", keep).as<float>()[3], 1.5f);
+  EXPECT_EQ(model->current_weight("model.embed_tokens.weight", keep).as<float>()[512 * 64 + 5],
+            embed.as<float>()[512 * 64 + 5]);
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ TEST_P(LlamaOracle, LogitsMatchPyTorch) {
 
   // Token-by-token decoding through the KV cache gives the same logits at every position.
   for (int64_t b = 0; b < e.B; ++b) {
-    KVCache cache(model->config(), e.T);
+    KVCache cache(model->config(), e.T, model->backend());
     Arena arena;
     std::vector<float> step(static_cast<size_t>(e.V)), want(static_cast<size_t>(e.V));
     double worst = 0;

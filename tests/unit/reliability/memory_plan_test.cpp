@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "support/test_support.h"
 #include "train/memory_check.h"
 #include "unit/reliability/reliability_fixture.h"
@@ -220,7 +221,7 @@ TEST(MemoryCheck, PlanGrowsWithWhatTheRunKeeps) {
   for (const auto& [what, bytes] : plan.parts)
     if (what == "activations and gradients (arena)") {
       found = true;
-      EXPECT_EQ(bytes, training_arena_bytes(c, training_shape(no_ckpt), 2));
+      EXPECT_EQ(bytes, training_arena_bytes(c, Precision::BF16, training_shape(no_ckpt), num_threads()));
     }
   EXPECT_TRUE(found);
 }

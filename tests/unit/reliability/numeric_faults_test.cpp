@@ -132,27 +132,28 @@ TEST(NonFiniteScan, NamesTheFirstTensorTheLayerAndTheElement) {
   EXPECT_EQ(layer_of("model.embed_tokens.weight"), -1);
   EXPECT_EQ(layer_of("model.layers.x.weight"), -1);
 
-  Param a, b, c;
-  for (Param* p : {&a, &b, &c}) {
-    p->value = OwnedTensor(DType::F32, {3, 7});
-    p->make_trainable();
-    for (int64_t i = 0; i < 21; ++i) p->grad.as<float>()[i] = 0.37f * static_cast<float>(i) - 2.1f;
-  }
-  const std::vector<NamedParam> params = {
-      {"model.embed_tokens.weight", &a}, {"model.layers.4.input_layernorm.weight", &b}, {"model.norm.weight", &c}};
-  EXPECT_FALSE(find_non_finite_gradient(params));
-  c.grad.as<float>()[3] = -kInf;
-  b.grad.as<float>()[11] = kNaN;
-  const auto found = find_non_finite_gradient(params);
+  TrainableStore store;
+  const int64_t shape[] = {3, 7};
+  for (const char* name : {"model.embed_tokens.weight", "model.layers.4.input_layernorm.weight", "model.norm.weight"})
+    store.declare(name, shape, 2);
+  store.allocate(cpu_backend());
+  for (size_t p = 0; p < 3; ++p)
+    for (int64_t i = 0; i < 21; ++i) store.grad(p).as<float>()[i] = 0.37f * static_cast<float>(i) - 2.1f;
+  Backend& cpu = cpu_backend();
+  EXPECT_FALSE(find_non_finite(cpu, store, store.grads()));
+  store.grad(2).as<float>()[3] = -kInf;
+  store.grad(1).as<float>()[11] = kNaN;
+  const auto found = find_non_finite(cpu, store, store.grads());
   ASSERT_TRUE(found);
   EXPECT_EQ(found->tensor, "model.layers.4.input_layernorm.weight");
   EXPECT_EQ(found->layer, 4);
   EXPECT_EQ(found->element, 11);
   EXPECT_EQ(found->tensors_affected, 2);
   EXPECT_EQ(describe(*found), "model.layers.4.input_layernorm.weight (layer 4): nan at element 11; 2 of 3 tensors");
-  EXPECT_FALSE(find_non_finite_value(params));
-  a.value.as<float>()[20] = kInf;
-  EXPECT_EQ(find_non_finite_value(params)->tensor, "model.embed_tokens.weight");
+  EXPECT_FALSE(find_non_finite(cpu, store, store.values()));
+  store.value(0).as<float>()[20] = kInf;
+  EXPECT_EQ(find_non_finite(cpu, store, store.values())->tensor, "model.embed_tokens.weight");
+  EXPECT_EQ(find_non_finite(cpu, store, store.values(), ".exp_avg")->tensor, "model.embed_tokens.weight.exp_avg");
 }
 
 TEST_F(NumericFaults, StopNamesTheTensorAndKeepsTheLastCheckpoint) {
@@ -252,7 +253,7 @@ TEST_F(NumericFaults, NoCheckpointOrOutputHoldsANonFiniteValue) {
   run.trainer->train();
   Param* p = run.param("model.layers.0.input_layernorm.weight");
   p->value.as<float>()[5] = kNaN;
-  AdamWOptimizer optimizer({{"model.layers.0.input_layernorm.weight", p}}, AdamWSettings{});
+  AdamWOptimizer optimizer(run.model->backend(), run.model->store(), AdamWSettings{});
   CheckpointState state;
   state.step = 7;
   try {

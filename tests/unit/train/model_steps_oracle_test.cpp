@@ -45,7 +45,7 @@ TEST_P(ModelStepsOracle, FiveAdamWStepsMatchPyTorch) {
 
   // The oracle's inputs: the starting trainable tensors and the micro-batches the trainer will read.
   NamedTensors init;
-  for (const NamedParam& p : model->trainable_params()) init.push_back({p.name, p.param->value.view()});
+  for (const NamedParam& p : model->trainable_params()) init.push_back({p.name, p.param->value});
   write_safetensors(dir.file("init.safetensors"), init);
   test::TokenRows same_rows(tokens, o.context);
   std::vector<OwnedTensor> batch_tensors;

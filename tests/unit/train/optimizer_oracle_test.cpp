@@ -52,14 +52,19 @@ TEST_P(OptimizerOracle, AccumulateClipScheduleAdamWMatchPyTorchBitForBit) {
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   const std::vector<std::vector<int64_t>> shapes = {{37}, {5, 13}, {3, 7}};
   const float magnitude[kSteps] = {400.f, 5.f, 300.f, 1.f, 200.f};
-  std::vector<Param> params(shapes.size());
-  std::vector<OwnedTensor> data;  // init, then w per (step, micro-batch, param)
+  // Two copies of the parameters: `exact` clips with PyTorch's total_norm (so every other
+  // operation can be checked bit for bit), `own` runs clip_grad_norm as the trainer does.
+  TrainableStore exact, own;
+  for (TrainableStore* store : {&exact, &own}) {
+    for (size_t i = 0; i < shapes.size(); ++i)
+      store->declare("p" + std::to_string(i), shapes[i].data(), static_cast<int>(shapes[i].size()));
+    store->allocate(cpu_backend());
+  }
+  std::vector<OwnedTensor> data;  // w per (step, micro-batch, param)
   NamedTensors inputs;
   for (size_t i = 0; i < shapes.size(); ++i) {
-    params[i].value = OwnedTensor(DType::F32, shapes[i].data(), static_cast<int>(shapes[i].size()));
-    params[i].make_trainable();
-    for (int64_t e = 0; e < params[i].value.numel(); ++e) params[i].value.as<float>()[e] = u(rng);
-    inputs.emplace_back("init." + std::to_string(i), params[i].value.view());
+    for (int64_t e = 0; e < exact.value(i).numel(); ++e) exact.value(i).as<float>()[e] = own.value(i).as<float>()[e] = u(rng);
+    inputs.emplace_back("init." + std::to_string(i), exact.value(i));
   }
   std::vector<std::vector<std::vector<const float*>>> w(kSteps, std::vector<std::vector<const float*>>(kAccum));
   for (int s = 0; s < kSteps; ++s)
@@ -89,60 +94,47 @@ TEST_P(OptimizerOracle, AccumulateClipScheduleAdamWMatchPyTorchBitForBit) {
   const TensorStore want = TensorStore::open_file(dir.file("out.safetensors"));
   const auto oracle = nlohmann::json::parse(test::read_file(dir.file("out.json")));
 
-  // Two copies of the parameters: `exact` clips with PyTorch's total_norm (so every other
-  // operation can be checked bit for bit), `own` runs clip_grad_norm as the trainer does.
-  std::vector<Param> own_params(params.size());
-  for (size_t i = 0; i < params.size(); ++i) {
-    own_params[i].value = OwnedTensor::copy_of(params[i].value.view());
-    own_params[i].make_trainable();
-  }
-  auto named = [](std::vector<Param>& ps) {
-    std::vector<NamedParam> n;
-    for (size_t i = 0; i < ps.size(); ++i) n.push_back({"p" + std::to_string(i), &ps[i]});
-    return n;
-  };
-  const std::vector<NamedParam> exact = named(params), own = named(own_params);
-  AdamWOptimizer exact_opt(exact, adamw), own_opt(own, adamw);
+  Backend& cpu = cpu_backend();
+  AdamWOptimizer exact_opt(cpu, exact, adamw), own_opt(cpu, own, adamw);
   // Each micro-batch's backward adds grad_scale · w (grad_scale = 1 / (count · accum), as the
   // trainer sets it) to the accumulated gradient.
-  auto accumulate = [&](std::vector<Param>& ps, int s) {
-    for (Param& p : ps) std::memset(p.grad.data(), 0, p.grad.view().nbytes());
+  auto accumulate = [&](TrainableStore& store, int s) {
+    cpu.fill_zero(store.grads(), static_cast<size_t>(store.elements()) * sizeof(float));
     for (int k = 0; k < kAccum; ++k) {
       const float grad_scale = static_cast<float>(1.0 / (static_cast<double>(counts.as<int32_t>()[s * kAccum + k]) * kAccum));
-      for (size_t i = 0; i < ps.size(); ++i)
-        for (int64_t e = 0; e < ps[i].grad.numel(); ++e) ps[i].grad_data()[e] += grad_scale * w[s][k][i][e];
+      for (size_t i = 0; i < shapes.size(); ++i)
+        for (int64_t e = 0; e < store.grad(i).numel(); ++e) store.grad(i).as<float>()[e] += grad_scale * w[s][k][i][e];
     }
   };
   int clipped_steps = 0, exact_norms = 0;
   double worst_own_rel = 0;
   for (int s = 0; s < kSteps; ++s) {
-    accumulate(params, s);
-    accumulate(own_params, s);
+    accumulate(exact, s);
+    accumulate(own, s);
     const float torch_norm = oracle["grad_norm"][s].get<float>();
-    const float norm = global_grad_norm(exact);
+    const float norm = global_grad_norm(cpu, exact);
     exact_norms += bits(norm) == bits(torch_norm);
     EXPECT_LE(std::abs(static_cast<int64_t>(bits(norm)) - static_cast<int64_t>(bits(torch_norm))), 2)
         << "step " << s << ": grad norm " << norm << " vs PyTorch " << torch_norm;
     if (run.max_grad_norm > 0) {
       const float coef = clip_coefficient(torch_norm, run.max_grad_norm);
       clipped_steps += coef < 1.0f;
-      if (coef != 1.0f) scale_grads(exact, coef);
+      if (coef != 1.0f) scale_grads(cpu, exact, coef);
     }
-    EXPECT_EQ(bits(clip_grad_norm(own, run.max_grad_norm)), bits(norm));
+    EXPECT_EQ(bits(clip_grad_norm(cpu, own, run.max_grad_norm)), bits(norm));
 
     const double lr = learning_rate(schedule, exact_opt.steps_done());
     EXPECT_EQ(lr, oracle["lr"][s].get<double>()) << "step " << s;
     exact_opt.step(lr);
     own_opt.step(lr);
-    for (size_t i = 0; i < params.size(); ++i) {
+    for (size_t i = 0; i < shapes.size(); ++i) {
       const std::string at = std::to_string(s) + "." + std::to_string(i);
       const Tensor want_param = want.get("param." + at);
-      EXPECT_EQ(bit_mismatches(params[i].data(), want_param), 0) << "param " << at;
-      EXPECT_EQ(bit_mismatches(exact_opt.slots()[i].m.as<float>(), want.get("exp_avg." + at)), 0) << "exp_avg " << at;
-      EXPECT_EQ(bit_mismatches(exact_opt.slots()[i].v.as<float>(), want.get("exp_avg_sq." + at)), 0)
-          << "exp_avg_sq " << at;
+      EXPECT_EQ(bit_mismatches(exact.value(i).as<float>(), want_param), 0) << "param " << at;
+      EXPECT_EQ(bit_mismatches(exact.m(i).as<float>(), want.get("exp_avg." + at)), 0) << "exp_avg " << at;
+      EXPECT_EQ(bit_mismatches(exact.v(i).as<float>(), want.get("exp_avg_sq." + at)), 0) << "exp_avg_sq " << at;
       for (int64_t e = 0; e < want_param.numel(); ++e)
-        worst_own_rel = std::max(worst_own_rel, std::abs(static_cast<double>(own_params[i].data()[e]) - want_param.as<float>()[e]) /
+        worst_own_rel = std::max(worst_own_rel, std::abs(static_cast<double>(own.value(i).as<float>()[e]) - want_param.as<float>()[e]) /
                                                     std::abs(static_cast<double>(want_param.as<float>()[e])));
     }
   }

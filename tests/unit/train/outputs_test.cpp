@@ -76,8 +76,8 @@ TEST(Outputs, PeftAdapterAndTrainableParams) {
   const auto names = adapter.names();
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), want_names);
   for (const LoraAdapter* a : model->lora_adapters()) {
-    EXPECT_TRUE(same_bytes(adapter.get(a->name_A()), a->A.value.view())) << a->name_A();
-    EXPECT_TRUE(same_bytes(adapter.get(a->name_B()), a->B.value.view())) << a->name_B();
+    EXPECT_TRUE(same_bytes(adapter.get(a->name_A()), a->A.value)) << a->name_A();
+    EXPECT_TRUE(same_bytes(adapter.get(a->name_B()), a->B.value)) << a->name_B();
     double b_abs = 0;
     for (int64_t i = 0; i < a->B.value.numel(); ++i) b_abs += std::abs(a->B.data()[i]);
     EXPECT_GT(b_abs, 0) << a->name_B() << " is still zero after training";
@@ -91,8 +91,8 @@ TEST(Outputs, PeftAdapterAndTrainableParams) {
       want_extra.insert("model.layers." + std::to_string(l) + "." + norm + ".weight");
   const auto extra_names = extra.names();
   EXPECT_EQ(std::set<std::string>(extra_names.begin(), extra_names.end()), want_extra);
-  EXPECT_TRUE(same_bytes(extra.get("model.embed_tokens.weight", {512, C}), model->embed_master.value.view()));
-  EXPECT_TRUE(same_bytes(extra.get("model.norm.weight", {C}), model->final_norm.value.view()));
+  EXPECT_TRUE(same_bytes(extra.get("model.embed_tokens.weight", {512, C}), model->embed_master.value));
+  EXPECT_TRUE(same_bytes(extra.get("model.norm.weight", {C}), model->final_norm.value));
   EXPECT_FALSE(fs::exists(dir.file("run/model")));
 }
 
@@ -133,7 +133,7 @@ TEST_P(FullOutput, HfDirectoryOpensAgainWithTheTrainedWeights) {
   for (const NamedParam& p : trained->trainable_params()) {
     const Tensor t = saved.tensor(p.name);
     ASSERT_EQ(t.dtype, base_dtype) << p.name;
-    OwnedTensor want(base_dtype, p.param->value.view().shape, p.param->value.view().ndim);
+    OwnedTensor want(base_dtype, p.param->value.shape, p.param->value.ndim);
     from_f32(want.data(), base_dtype, p.param->data(), p.param->value.numel());
     EXPECT_TRUE(same_bytes(t, want.view())) << p.name;
     EXPECT_FALSE(same_bytes(t, base.tensor(p.name))) << p.name << " did not change";
@@ -149,7 +149,7 @@ TEST(Outputs, FullFromGgufWritesAnHfDirectoryWithItsVocabulary) {
   const auto trained = train_two_steps(o, dir.file("run"));
   const auto reopened = LlamaModel::open(dir.file("run/model"), ModelOptions{});
   for (const NamedParam& p : trained->trainable_params())
-    EXPECT_TRUE(same_bytes(reopened->checkpoint().tensor(p.name), p.param->value.view())) << p.name;
+    EXPECT_TRUE(same_bytes(reopened->checkpoint().tensor(p.name), p.param->value)) << p.name;
   // The GGUF's vocabulary became a tokenizer.model that tokenizes as the GGUF does.
   const auto from_dir = load_tokenizer(reopened->checkpoint());
   const auto from_gguf = load_tokenizer(trained->checkpoint());

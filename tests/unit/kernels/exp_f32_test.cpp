@@ -6,8 +6,8 @@
 #include <random>
 #include <vector>
 
-#include "core/simd.h"
-#include "kernels/add.h"
+#include "core/cpu_isa.h"
+#include "kernels/exp_f32.h"
 #include "unit/kernels/grad_check.h"
 
 namespace ll {
@@ -15,34 +15,15 @@ namespace {
 
 using test::random_floats;
 
-// exp_f32 as the kernels run it: vectorised, in the clone for this CPU.
-LL_MULTIVERSION void exp_span(float* y, const float* x, int64_t n) {
+// exp_f32 as the kernels run it: vectorised, in the copy of this process's CPU path.
+LL_ISA_INLINE void exp_span_body(float* y, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = exp_f32(x[i]);
 }
-
-TEST(Add, AddInplaceIsExactSum) {
-  std::mt19937 rng(1);
-  const size_t n = 200003;  // several OpenMP chunks and a vector tail
-  const std::vector<float> x = random_floats(n, rng), y0 = random_floats(n, rng);
-  std::vector<float> y = y0;
-  add_inplace(y.data(), x.data(), n);
-  for (size_t i = 0; i < n; ++i) ASSERT_EQ(y[i], y0[i] + x[i]) << i;  // one correctly rounded add
-}
-
-TEST(Add, AddScaledInplace) {
-  std::mt19937 rng(2);
-  const size_t n = 100003;
-  const std::vector<float> x = random_floats(n, rng), y0 = random_floats(n, rng);
-  std::vector<float> y = y0;
-  add_scaled_inplace(y.data(), x.data(), -0.3f, n);
-  std::vector<double> want(n);
-  for (size_t i = 0; i < n; ++i) want[i] = y0[i] + static_cast<double>(-0.3f) * x[i];
-  test::expect_close(y.data(), want, 2e-7, 1e-7, "y");  // a multiply-add may or may not be fused
-}
+LL_ISA_DISPATCH(void, exp_span, (float* y, const float* x, int64_t n), (y, x, n))
 
 // exp_f32 against exp in double: at most 2 ulp over the range of normal results, correct
 // underflow (to subnormals, then 0), overflow to inf, NaN kept.
-TEST(Add, ExpF32Accuracy) {
+TEST(ExpF32, Accuracy) {
   const float lo = -87.3f, hi = 88.72f;  // normal results
   int64_t max_ulp = 0;
   float worst = 0;

@@ -1,4 +1,4 @@
-// Elementwise helpers shared by the kernels: residual-stream adds and a vectorisable exp.
+// e^x in f32 for the kernels' vectorised loops (softmax, cross-entropy, SiLU).
 #pragma once
 #include <algorithm>
 #include <bit>
@@ -6,14 +6,8 @@
 
 namespace ll {
 
-// y[n] += x[n]  (residual connection; also the gradient of one: d(x) += d(y)).
-void add_inplace(float* y, const float* x, int64_t n);
-
-// y[n] += s · x[n].
-void add_scaled_inplace(float* y, const float* x, float s, int64_t n);
-
 // e^x in f32, without a libm call and without branches, so that a loop calling it vectorises inside
-// an LL_MULTIVERSION function (glibc's expf does not vectorise without -ffast-math).
+// a function copied per CPU path (core/cpu_isa.h; glibc's expf does not vectorise without -ffast-math).
 // Method: x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite split of ln2), e^r by a degree-6 polynomial
 // (Cephes expf coefficients), then scaling by 2^n in two halves so that subnormal results come out
 // naturally. Error against exact e^x for normal results: 1 ulp measured, ≤ 2 checked (add_test.cpp); results

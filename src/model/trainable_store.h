@@ -1,0 +1,63 @@
+// The trainable parameters of a model in four flat f32 buffers on its backend — values (the f32
+// masters), gradients, and AdamW's first and second moments — each parameter a named view at the same
+// offset in all four (llm.c's malloc_and_point_parameters). Zeroing the gradients, the global norm,
+// clipping, the NaN scan, the optimizer update and an all-reduce are each one pass over one buffer;
+// checkpoints save the named views.
+//
+// Built in two phases: declare() every parameter (in the model's fixed order), then allocate().
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace ll {
+
+class TrainableStore {
+ public:
+  struct Slot {
+    std::string name;
+    int64_t offset = 0;  // elements from the start of each buffer (a multiple of 16: 64-byte aligned)
+    int ndim = 0;
+    int64_t shape[kMaxDims] = {};
+    int64_t numel() const;
+  };
+
+  // Declares a parameter; returns its index. InputError on a repeated name (a model bug).
+  size_t declare(const std::string& name, const int64_t* shape, int ndim);
+  // Allocates the values and gradients, zero-filled, in `memory`.
+  void allocate(MemoryResource& memory);
+  // Allocates AdamW's m and v, zero-filled (the optimizer's first step).
+  void allocate_moments();
+  bool allocated() const { return !values_.empty(); }
+  bool has_moments() const { return !m_.empty(); }
+
+  const std::vector<Slot>& slots() const { return slots_; }
+  int64_t elements() const { return elements_; }  // per buffer, padding included
+  MemoryResource& memory() const { return *memory_; }
+
+  // Views of parameter i.
+  Tensor value(size_t i) const { return view(values_, i); }
+  Tensor grad(size_t i) const { return view(grads_, i); }
+  Tensor m(size_t i) const { return view(m_, i); }
+  Tensor v(size_t i) const { return view(v_, i); }
+  // The whole buffers [elements()].
+  float* values() const { return values_.as<float>(); }
+  float* grads() const { return grads_.as<float>(); }
+  float* moments_m() const { return m_.as<float>(); }
+  float* moments_v() const { return v_.as<float>(); }
+
+  // The parameter holding element `index` of a buffer (its slot), or nullptr for padding.
+  const Slot* slot_at(int64_t index) const;
+
+ private:
+  Tensor view(const OwnedTensor& buffer, size_t i) const;
+
+  std::vector<Slot> slots_;
+  int64_t elements_ = 0;
+  MemoryResource* memory_ = nullptr;
+  OwnedTensor values_, grads_, m_, v_;
+};
+
+}  // namespace ll
