@@ -30,9 +30,9 @@ int run_export(int argc, char** argv) {
   auto model = open_merged_model(args, /*merge=*/false);
   if (args.has("--gguf")) {
     const DType dtype = args.has("--out-dtype") ? parse_weight_dtype(args.str("--out-dtype")) : DType::F32;
-    write_gguf_lora_adapter(args.str("--gguf"), *model, peft.lora_alpha, dtype);
-    std::fprintf(stderr, "wrote llama.cpp adapter %s (%zu LoRA pairs, alpha %g)\n", args.str("--gguf").c_str(),
-                 model->lora_adapters().size(), peft.lora_alpha);
+    const double alpha = write_gguf_lora_adapter(args.str("--gguf"), *model, dtype);
+    std::fprintf(stderr, "wrote llama.cpp adapter %s (%zu LoRA pairs, alpha %g%s)\n", args.str("--gguf").c_str(),
+                 model->lora_adapters().size(), alpha, peft.use_rslora ? ": lora_alpha·√r for rsLoRA" : "");
     if (!files.trainable_params.empty())
       std::fprintf(stderr,
                    "note: %s holds trained embeddings/norms, which a llama.cpp adapter cannot carry; use --merged-gguf "
