@@ -1,5 +1,6 @@
 // longlora generate: continue a prompt, streaming the new text to stdout.
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/model_flags.h"
@@ -24,7 +25,9 @@ int run_generate(int argc, char** argv) {
       .option("--question", "", "ask this about the prompt (the material), in LongLoRA's inference.py template "
                                 "[INST]{material}\n{question}[/INST]", "TEXT")
       .flag("--no-bos", "do not prepend BOS to the prompt")
-      .flag("--stats", "print prompt and generation speed to stderr");
+      .flag("--stats", "print prompt and generation speed to stderr")
+      .option("--json", "", "also write the prompt and new token ids, the text and the rope factor to this JSON file",
+              "FILE");
   if (!args.parse(argc, argv)) return 0;
   apply_thread_flag(args);
   if (args.given("--prompt") == args.has("--prompt-file"))
@@ -47,16 +50,31 @@ int run_generate(int argc, char** argv) {
 
   StreamingDecoder decoder(*tok, prompt);
   GenerateStats stats;
-  generate(
+  std::string text_out;
+  auto show = [&](const std::string& piece) {
+    std::fputs(piece.c_str(), stdout);
+    std::fflush(stdout);
+    text_out += piece;
+  };
+  const std::vector<int32_t> ids = generate(
       *model, prompt, opts,
       [&](int32_t id) {
-        if (id == tok->eos_id()) return;
-        std::fputs(decoder.push(id).c_str(), stdout);
-        std::fflush(stdout);
+        if (id != tok->eos_id()) show(decoder.push(id));
       },
       &stats);
-  std::fputs(decoder.finish().c_str(), stdout);
+  show(decoder.finish());
   std::fputs("\n", stdout);
+  if (args.has("--json")) {
+    const nlohmann::json out = {{"model", args.str("--model")},
+                                {"adapter", args.str("--adapter")},
+                                {"rope_factor", model->config().rope_factor},
+                                {"greedy", opts.sampling.greedy},
+                                {"prompt_tokens", prompt},
+                                {"tokens", ids},
+                                {"text", text_out},
+                                {"stopped_at_eos", stats.stopped_at_eos}};
+    write_text_file_atomic(args.str("--json"), out.dump(2) + "\n");
+  }
   if (args.enabled("--stats")) {
     std::fprintf(stderr, "prompt: %lld tokens, %.1f tokens/s; generated: %lld tokens, %.1f tokens/s%s\n",
                  static_cast<long long>(stats.prompt_tokens), stats.prompt_tokens / std::max(stats.prompt_seconds, 1e-9),

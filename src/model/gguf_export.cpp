@@ -57,22 +57,29 @@ uint32_t file_type(DType dtype) {
 
 }  // namespace
 
-void write_gguf_lora_adapter(const std::string& path, const LlamaModel& model, double lora_alpha, DType dtype) {
+double write_gguf_lora_adapter(const std::string& path, const LlamaModel& model, DType dtype) {
   const LlamaConfig& c = model.config();
+  const auto adapters = model.lora_adapters();
+  if (adapters.empty()) fail_input(path, "nothing to export: the model has no LoRA adapter");
+  // One alpha per file: every pair must have the same scale·rank.
+  const double alpha = static_cast<double>(adapters[0]->scale) * static_cast<double>(adapters[0]->rank);
+  for (const LoraAdapter* a : adapters)
+    if (static_cast<double>(a->scale) * static_cast<double>(a->rank) != alpha)
+      fail_input(path, "LoRA pairs with different scale·rank (" + a->module +
+                           "): a llama.cpp adapter has one adapter.lora.alpha for all of them");
   GgufWriter w;
   w.add_string("general.architecture", "llama");
   w.add_string("general.type", "adapter");
   w.add_string("adapter.type", "lora");
-  w.add_f32("adapter.lora.alpha", static_cast<float>(lora_alpha));
+  w.add_f32("adapter.lora.alpha", static_cast<float>(alpha));
   TensorSink sink(w);
-  const auto adapters = model.lora_adapters();
-  if (adapters.empty()) fail_input(path, "nothing to export: the model has no LoRA adapter");
   for (const LoraAdapter* a : adapters) {
     const std::string base = gguf_name_for(a->module + ".weight");
     sink.add(base + ".lora_a", a->A.value.view(), dtype, 0);
     sink.add(base + ".lora_b", a->B.value.view(), dtype, rope_heads(a->module, c));
   }
   w.write(path);
+  return alpha;
 }
 
 void write_gguf_model(const std::string& path, const LlamaModel& model, const Vocab& vocab, DType dtype,
