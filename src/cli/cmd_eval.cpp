@@ -23,16 +23,18 @@ namespace ll::cli {
 namespace {
 
 // The evaluation stream: a token file (.bin, LongLoRA's headerless uint16 or --token-dtype u32)
-// as it is, or a text file tokenised as one document (BOS + text).
-std::vector<int32_t> load_eval_tokens(const std::string& path, const std::string& token_dtype, const Tokenizer& tok,
-                                      int64_t vocab) {
+// as it is, or a text file tokenised as one document (BOS + text) by the model's tokenizer (only
+// text needs one).
+std::vector<int32_t> load_eval_tokens(const std::string& path, const std::string& token_dtype,
+                                      const LlamaModel& model) {
   if (std::filesystem::path(path).extension() == ".bin") {
-    const TokenFile f = open_token_file(path, parse_token_dtype(token_dtype, "--token-dtype"), vocab);
+    const TokenFile f =
+        open_token_file(path, parse_token_dtype(token_dtype, "--token-dtype"), model.config().vocab_size);
     std::vector<int32_t> ids(static_cast<size_t>(f.size()));
     f.read(0, f.size(), ids.data());
     return ids;
   }
-  return tok.encode(read_text_file(path), /*add_bos=*/true);
+  return load_tokenizer(model.checkpoint())->encode(read_text_file(path), /*add_bos=*/true);
 }
 
 // The factor every context runs at, when something fixes one (see the top); 0 when each context
@@ -66,9 +68,7 @@ int run_eval(int argc, char** argv) {
   const std::vector<long long> lengths = args.integer_list("--context");
   if (lengths.empty()) fail_input("longlora eval", "missing required option --context (evaluation lengths)");
   auto model = open_model(args, /*training=*/false, {.context = false, .adapter = true});
-  auto tok = load_tokenizer(model->checkpoint());
-  const std::vector<int32_t> tokens =
-      load_eval_tokens(args.required("--data"), args.str("--token-dtype"), *tok, model->config().vocab_size);
+  const std::vector<int32_t> tokens = load_eval_tokens(args.required("--data"), args.str("--token-dtype"), *model);
   const double fixed_factor = fixed_rope_factor(args, *model);
 
   PerplexityOptions base;

@@ -143,9 +143,14 @@ TEST_F(TrainCli, ContextLongerThanTheDataIsRefusedByTheDataLayer) {
   EXPECT_FALSE(fs::exists(dir.file("run/checkpoints")));
 }
 
-TEST_F(TrainCli, ModelWithoutTokenizerIsRefused) {
+TEST_F(TrainCli, ModelWithoutTokenizerTrainsOnTokenFilesButNotOnText) {
   fs::remove(dir.file("model/tokenizer.model"));
-  expect_refused(train_args(dir.file("run")), "tokenizer");
+  const auto tokens = test::run_cli(train_args(dir.file("run"), {"--max-steps", "1"}));
+  EXPECT_EQ(tokens.status, 0) << tokens.err;
+  test::write_file(dir.file("story.txt"), "Once upon a time there was a little girl named Lily.\n");
+  std::vector<std::string> text = train_args(dir.file("text_run"), {"--max-steps", "1"});
+  text[4] = dir.file("story.txt");  // --data
+  expect_refused(text, "no tokenizer: " + dir.file("model"));
 }
 
 TEST_F(TrainCli, OutputDirectoryHoldingARunNeedsResume) {
