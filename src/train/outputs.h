@@ -12,8 +12,8 @@
 //                                  (its eval.py and merge script torch.load it from the adapter dir)
 //   --full         RUN/model/  an HF model directory (model/hf_export.h): config.json with the rope
 //                  scaling trained at, every weight in the dtype of the base's projections (sharded
-//                  above 2 GB), and the tokenizer (the base's tokenizer.model, or a GGUF base's
-//                  vocabulary serialised as one)
+//                  above 2 GB), and the tokenizer (the base's tokenizer.model when it has one, or a
+//                  GGUF base's vocabulary serialised as one)
 // Directories are written under a temporary name and renamed into place. Nothing is written when a
 // trained tensor holds a NaN or Inf (InputError naming it).
 #pragma once
