@@ -29,11 +29,13 @@ int run_export(int argc, char** argv) {
   apply_thread_flag(args);
   const AdapterFiles files = locate_adapter(args.required("--adapter"));
   if (!args.has("--gguf") && !args.has("--merged-gguf")) fail_input("longlora export", "give --gguf FILE and/or --merged-gguf FILE");
-  if (args.has("--gguf") && !files.trainable_params.empty() && !args.enabled("--lora-only"))
-    fail_input(files.trainable_params,
+  const PeftLoraConfig peft = read_peft_config(files.adapter_dir);
+  // Trained embeddings/norms in either form: LongLoRA's trainable_params file, PEFT's modules_to_save.
+  if (args.has("--gguf") && !args.enabled("--lora-only") &&
+      (!files.trainable_params.empty() || !peft.modules_to_save.empty()))
+    fail_input(files.trainable_params.empty() ? files.adapter_dir + "/adapter_config.json" : files.trainable_params,
                "the run also trained embeddings/norms, which a llama.cpp adapter cannot carry: "
                "export the whole model with --merged-gguf, or add --lora-only to export the LoRA pairs alone");
-  const PeftLoraConfig peft = read_peft_config(files.adapter_dir);
   auto model = open_merged_model(args, /*merge=*/false);
   if (args.has("--gguf")) {
     const DType dtype = args.has("--out-dtype") ? parse_weight_dtype(args.str("--out-dtype")) : DType::F32;

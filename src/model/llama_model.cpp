@@ -88,6 +88,13 @@ const RopeTable& LlamaModel::rope(int64_t n_positions) const {
   return *rope_;
 }
 
+void LlamaModel::set_rope_factor(double factor) {
+  LL_CHECK(factor > 0);
+  if (factor == config_.rope_factor) return;
+  config_.rope_factor = factor;
+  rope_.reset();
+}
+
 std::vector<Linear*> LlamaModel::all_linears() {
   std::vector<Linear*> out;
   for (auto& w : layers)

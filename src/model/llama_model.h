@@ -64,6 +64,8 @@ class LlamaModel {
 
   // RoPE cos/sin for positions [0, n_positions); rebuilt larger on demand.
   const RopeTable& rope(int64_t n_positions) const;
+  // Runs the model at another linear RoPE factor from now on (longlora eval: one per context).
+  void set_rope_factor(double factor);
 
   // The embedding table [V, C]: the trainable f32 master when there is one, else as stored.
   Tensor embed_table() const { return embed_master.value.empty() ? embed : embed_master.value.view(); }

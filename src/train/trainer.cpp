@@ -135,13 +135,7 @@ uint64_t Trainer::disk_bytes_needed() const {
   // end, the kept checkpoints and the outputs (written beside any older ones, then swapped).
   const int64_t during_saves = saves == 0 ? 0 : std::min(keep, existing + saves - 1) + 1 - existing;
   const int64_t at_end = std::min(keep, existing + saves) - existing;
-  uint64_t outputs = 64 * 1024;
-  if (options_.full) {
-    outputs += static_cast<uint64_t>(parameter_count(model_.config())) * dtype_size(model_.checkpoint().weight_dtype()) +
-               16 * 1024 * 1024;  // config, tokenizer
-  } else {
-    for (const NamedParam& p : model_.trainable_params()) outputs += p.param->value.view().nbytes() + p.name.size() + 128;
-  }
+  const uint64_t outputs = run_outputs_bytes(model_, options_);
   const uint64_t metrics = 1024 * static_cast<uint64_t>(std::max<int64_t>(0, last - done));
   return std::max(static_cast<uint64_t>(std::max<int64_t>(0, during_saves)) * checkpoint,
                   static_cast<uint64_t>(std::max<int64_t>(0, at_end)) * checkpoint + outputs) +
