@@ -1,5 +1,6 @@
 // longlora eval: perplexity at one or more context lengths (LongLoRA's eval.py protocol by
 // default), for a base model or base + trained run; a table on stdout and JSON.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include "core/mapped_file.h"
 #include "eval/perplexity.h"
 #include "formats/token_file.h"
+#include "model/sliding_window.h"
 
 namespace ll::cli {
 
@@ -47,6 +49,8 @@ int run_eval(int argc, char** argv) {
   const std::vector<long long> lengths = args.integer_list("--context");
   if (lengths.empty()) fail_input("longlora eval", "missing required option --context (evaluation lengths)");
   auto model = open_model(args, /*training=*/false, {.context = false, .adapter = true});
+  check_sliding_window(*model, *std::max_element(lengths.begin(), lengths.end()),
+                       "eval at context " + std::to_string(*std::max_element(lengths.begin(), lengths.end())));
   auto tok = load_tokenizer(model->checkpoint());
   const std::vector<int32_t> tokens =
       load_eval_tokens(args.required("--data"), args.str("--token-dtype"), *tok, model->config().vocab_size);
