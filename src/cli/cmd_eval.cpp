@@ -5,6 +5,7 @@
 // run trained with (its train_config.json), else the model's own when its config carries one
 // (rope_scaling), else LongLoRA's eval.py rule for that context: ceil(context / trained context)
 // past the trained context (max_position_embeddings; model/position_interpolation.h), 1 within it.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "formats/token_file.h"
 #include "model/adapter.h"
 #include "model/position_interpolation.h"
+#include "model/sliding_window.h"
 
 namespace ll::cli {
 
@@ -68,6 +70,8 @@ int run_eval(int argc, char** argv) {
   const std::vector<long long> lengths = args.integer_list("--context");
   if (lengths.empty()) fail_input("longlora eval", "missing required option --context (evaluation lengths)");
   auto model = open_model(args, /*training=*/false, {.context = false, .adapter = true});
+  check_sliding_window(*model, *std::max_element(lengths.begin(), lengths.end()),
+                       "eval at context " + std::to_string(*std::max_element(lengths.begin(), lengths.end())));
   const std::vector<int32_t> tokens = load_eval_tokens(args.required("--data"), args.str("--token-dtype"), *model);
   const double fixed_factor = fixed_rope_factor(args, *model);
 

@@ -1,4 +1,5 @@
 // longlora generate: continue a prompt, streaming the new text to stdout.
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -6,6 +7,7 @@
 #include "cli/model_flags.h"
 #include "core/mapped_file.h"
 #include "eval/generate.h"
+#include "model/sliding_window.h"
 #include "text/prompt_template.h"
 #include "text/stream_decoder.h"
 
@@ -43,6 +45,10 @@ int run_generate(int argc, char** argv) {
   GenerateOptions opts;
   opts.max_new_tokens = args.integer("--max-tokens");
   if (opts.max_new_tokens < 0) fail_expected("longlora generate", "--max-tokens", "a count ≥ 0", args.str("--max-tokens"));
+  // The last new token is sampled from the positions before it: the longest span is prompt + n − 1.
+  check_sliding_window(*model, static_cast<int64_t>(prompt.size()) + std::max<int64_t>(opts.max_new_tokens - 1, 0),
+                       "a " + std::to_string(prompt.size()) + "-token prompt with --max-tokens " +
+                           std::to_string(opts.max_new_tokens));
   opts.sampling.greedy = args.enabled("--greedy");
   opts.sampling.temperature = static_cast<float>(args.number("--temperature"));
   opts.sampling.top_p = static_cast<float>(args.number("--top-p"));

@@ -7,11 +7,13 @@
 #include "kernels/cross_entropy.h"
 #include "kernels/embedding.h"
 #include "kernels/rmsnorm.h"
+#include "model/sliding_window.h"
 
 namespace ll {
 
 void forward_hidden(const LlamaModel& model, const BatchLayout& batch, const int32_t* tokens,
                     const AttentionMask& mask, float* hidden, Arena& arena) {
+  check_sliding_window(model, batch, mask);
   ArenaScope scope(arena);
   const LlamaConfig& c = model.config();
   const int64_t R = batch.rows(), C = c.hidden_size;
@@ -61,6 +63,7 @@ void forward_cached(const LlamaModel& model, KVCache& cache, const int32_t* toke
   if (cache.length() + n > cache.capacity())
     fail_input("generation", "sequence of " + std::to_string(cache.length() + n) + " tokens exceeds the KV cache of " +
                                  std::to_string(cache.capacity()));
+  check_sliding_window(model, cache.length() + n, "a sequence of " + std::to_string(cache.length() + n) + " tokens");
   const RopeTable& rope = model.rope(cache.length() + n);
   for (int64_t t0 = 0; t0 < n; t0 += chunk) {
     ArenaScope scope(arena);

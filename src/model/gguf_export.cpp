@@ -55,10 +55,23 @@ uint32_t file_type(DType dtype) {
   fail_input("export", std::string("unsupported output dtype ") + dtype_name(dtype));
 }
 
+// What is written here is llama.cpp's "llama" architecture: no biases, linear RoPE scaling. Mistral,
+// Qwen2, attention biases and Llama 3.1's llama3 scaling are out of scope: refused, never written wrong.
+void check_gguf_exportable(const LlamaConfig& c, const std::string& path) {
+  std::string what;
+  if (c.family != ModelFamily::Llama) what = std::string("a ") + model_type_name(c.family) + " model";
+  else if (c.qkv_bias || c.o_bias) what = "a LLaMA with attention biases (attention_bias)";
+  else if (c.llama3) what = "a LLaMA with llama3 rope_scaling";
+  if (!what.empty())
+    fail_input(path, "GGUF export supports LLaMA models only (model_type \"llama\", no attention biases, linear "
+                     "rope scaling); the base is " + what + ": use `longlora merge` for an HF directory");
+}
+
 }  // namespace
 
 double write_gguf_lora_adapter(const std::string& path, const LlamaModel& model, DType dtype) {
   const LlamaConfig& c = model.config();
+  check_gguf_exportable(c, path);
   const auto adapters = model.lora_adapters();
   if (adapters.empty()) fail_input(path, "nothing to export: the model has no LoRA adapter");
   // One alpha per file: every pair must have the same scale·rank.
@@ -85,6 +98,7 @@ double write_gguf_lora_adapter(const std::string& path, const LlamaModel& model,
 void write_gguf_model(const std::string& path, const LlamaModel& model, const Vocab& vocab, DType dtype,
                       const std::string& name) {
   const LlamaConfig& c = model.config();
+  check_gguf_exportable(c, path);
   GgufWriter w;
   w.add_string("general.architecture", "llama");
   w.add_string("general.name", name);

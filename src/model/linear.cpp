@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/threads.h"
+#include "kernels/bias.h"
 
 namespace ll {
 
@@ -40,6 +41,7 @@ bool uses_dropout(const LoraAdapter& a, const DropoutContext& ctx) { return ctx.
 void linear_layer_forward(const Linear& lin, float* y, int64_t ldy, const float* x, int64_t ldx, int64_t R,
                     float* lora_t, bool accumulate, const DropoutContext& dropout, Arena& arena) {
   linear_forward(y, ldy, x, ldx, R, lin.weight, accumulate);
+  if (lin.has_bias()) bias_forward(y, ldy, R, lin.bias.data(), lin.out());
   if (!lin.lora) return;
   const LoraAdapter& a = *lin.lora;
   ArenaScope scope(arena);
@@ -65,6 +67,8 @@ void linear_layer_backward(const Linear& lin, float* dx, int64_t lddx, bool accu
   if (dx) linear_backward_input(dx, lddx, dy, lddy, R, lin.weight, accumulate_dx);
   if (lin.master && lin.master->trainable())
     linear_backward_weight(lin.master->grad_data(), dy, lddy, x, ldx, R, out, in, p, /*accumulate=*/true);
+  // y += b:  db += Σ_rows dy
+  if (lin.bias.trainable()) bias_backward(lin.bias.grad_data(), dy, lddy, R, out);
   if (!lin.lora) return;
   const LoraAdapter& a = *lin.lora;
   ArenaScope scope(arena);

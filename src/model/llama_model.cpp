@@ -28,11 +28,13 @@ OwnedTensor f32_copy(const Tensor& t) {
   return w;
 }
 
-Linear make_linear(const ModelCheckpoint& ck, const std::string& module, std::initializer_list<int64_t> shape,
+// The projection `module` [out, in], with its bias [out] when `bias`.
+Linear make_linear(const ModelCheckpoint& ck, const std::string& module, int64_t out, int64_t in, bool bias,
                    Precision p) {
   Linear lin;
   lin.name = module;
-  lin.weight = GemmWeight(ck.tensor(module + ".weight", shape), p);
+  lin.weight = GemmWeight(ck.tensor(module + ".weight", {out, in}), p);
+  if (bias) lin.bias.value = f32_copy(ck.tensor(module + ".bias", {out}));
   return lin;
 }
 
@@ -49,7 +51,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 LlamaModel::LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelOptions& options)
     : checkpoint_(std::move(checkpoint)), config_(checkpoint_->config()), precision_(options.precision) {
   const ModelCheckpoint& ck = *checkpoint_;
-  config_.rope_factor = options.rope_factor > 0 ? options.rope_factor : interpolation_factor(config_, options.context);
+  set_rope_factor(config_,
+                  options.rope_factor > 0 ? options.rope_factor : interpolation_factor(config_, options.context));
 
   const int64_t C = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
   const int64_t qdim = config_.num_heads * config_.head_dim, kvdim = config_.num_kv_heads * config_.head_dim;
@@ -64,13 +67,13 @@ LlamaModel::LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelO
     LlamaLayerWeights& w = layers[static_cast<size_t>(l)];
     w.attn_norm.value = f32_copy(ck.tensor(pre + "input_layernorm.weight", {C}));
     w.ffn_norm.value = f32_copy(ck.tensor(pre + "post_attention_layernorm.weight", {C}));
-    w.q = make_linear(ck, pre + "self_attn.q_proj", {qdim, C}, p);
-    w.k = make_linear(ck, pre + "self_attn.k_proj", {kvdim, C}, p);
-    w.v = make_linear(ck, pre + "self_attn.v_proj", {kvdim, C}, p);
-    w.o = make_linear(ck, pre + "self_attn.o_proj", {C, qdim}, p);
-    w.gate = make_linear(ck, pre + "mlp.gate_proj", {F, C}, p);
-    w.up = make_linear(ck, pre + "mlp.up_proj", {F, C}, p);
-    w.down = make_linear(ck, pre + "mlp.down_proj", {C, F}, p);
+    w.q = make_linear(ck, pre + "self_attn.q_proj", qdim, C, config_.qkv_bias, p);
+    w.k = make_linear(ck, pre + "self_attn.k_proj", kvdim, C, config_.qkv_bias, p);
+    w.v = make_linear(ck, pre + "self_attn.v_proj", kvdim, C, config_.qkv_bias, p);
+    w.o = make_linear(ck, pre + "self_attn.o_proj", C, qdim, config_.o_bias, p);
+    w.gate = make_linear(ck, pre + "mlp.gate_proj", F, C, false, p);
+    w.up = make_linear(ck, pre + "mlp.up_proj", F, C, false, p);
+    w.down = make_linear(ck, pre + "mlp.down_proj", C, F, false, p);
   }
 }
 
@@ -82,8 +85,7 @@ const RopeTable& LlamaModel::rope(int64_t n_positions) const {
   if (!rope_ || rope_->max_positions() < n_positions) {
     // Grow geometrically so token-by-token generation does not rebuild the table every step.
     const int64_t grown = std::max(config_.max_position_embeddings, 2 * (rope_ ? rope_->max_positions() : 0));
-    rope_ = std::make_unique<RopeTable>(static_cast<int>(config_.head_dim), config_.rope_theta, config_.rope_factor,
-                                        std::max(n_positions, grown));
+    rope_ = std::make_unique<RopeTable>(rope_table_for(config_, std::max(n_positions, grown)));
   }
   return *rope_;
 }
@@ -91,7 +93,7 @@ const RopeTable& LlamaModel::rope(int64_t n_positions) const {
 void LlamaModel::set_rope_factor(double factor) {
   LL_CHECK(factor > 0);
   if (factor == config_.rope_factor) return;
-  config_.rope_factor = factor;
+  ll::set_rope_factor(config_, factor);  // a llama3-scaled model's context grows with it
   rope_.reset();
 }
 
@@ -153,6 +155,10 @@ void LlamaModel::make_trainable(const TrainableOptions& opt) {
   auto add_linear = [&](Linear& lin) {
     const std::string name = lin.name + ".weight";
     if (wants(name)) trainable_.push_back({name, trainable_master(lin, checkpoint_->tensor(name))});
+    if (lin.has_bias() && wants(lin.name + ".bias")) {
+      lin.bias.make_trainable();
+      trainable_.push_back({lin.name + ".bias", &lin.bias});
+    }
     add_lora(lin);
   };
 
@@ -283,8 +289,13 @@ void LlamaModel::replace_weight(const std::string& name, const Tensor& value, co
     to_f32(norm->value.as<float>(), value.data, value.dtype, C);
     return;
   }
-  const std::string module = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0
-                                 ? name.substr(0, name.size() - 7) : name;
+  if (Linear* lin = ends_with(name, ".bias") ? find_linear(name.substr(0, name.size() - 5)) : nullptr;
+      lin && lin->has_bias()) {
+    check_shape({lin->out()});
+    to_f32(lin->bias.value.as<float>(), value.data, value.dtype, lin->out());
+    return;
+  }
+  const std::string module = ends_with(name, ".weight") ? name.substr(0, name.size() - 7) : name;
   Linear* lin = find_linear(module);
   if (!lin) fail_input(source, "tensor '" + name + "' is no weight of this model");
   check_shape({lin->out(), lin->in()});
@@ -325,16 +336,18 @@ Tensor LlamaModel::current_weight(const std::string& name) const {
     if (name == pre + "input_layernorm.weight") return layers[l].attn_norm.value.view();
     if (name == pre + "post_attention_layernorm.weight") return layers[l].ffn_norm.value.view();
   }
-  const std::string module = name.substr(0, name.size() - std::string(".weight").size());
-  for (Linear* lin : const_cast<LlamaModel*>(this)->all_linears())
-    if (lin->name == module) return lin->master ? lin->master->value.view() : checkpoint_->tensor(name);
+  for (Linear* lin : const_cast<LlamaModel*>(this)->all_linears()) {
+    if (name == lin->name + ".weight") return lin->master ? lin->master->value.view() : checkpoint_->tensor(name);
+    if (name == lin->name + ".bias" && lin->has_bias()) return lin->bias.value.view();
+  }
   fail_input(checkpoint_->path(), "no weight named '" + name + "'");
 }
 
 int64_t parameter_count(const LlamaConfig& c) {
   const int64_t C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int64_t qdim = c.num_heads * c.head_dim, kvdim = c.num_kv_heads * c.head_dim;
-  const int64_t per_layer = 2 * C + qdim * C + 2 * kvdim * C + C * qdim + 3 * F * C;
+  const int64_t biases = (c.qkv_bias ? qdim + 2 * kvdim : 0) + (c.o_bias ? C : 0);
+  const int64_t per_layer = 2 * C + qdim * C + 2 * kvdim * C + C * qdim + 3 * F * C + biases;
   return V * C * (c.tie_word_embeddings ? 1 : 2) + C + c.num_layers * per_layer;
 }
 

@@ -44,8 +44,8 @@ struct TrainableOptions {
 struct LlamaLayerWeights {
   Param attn_norm;  // input_layernorm [C]
   Param ffn_norm;   // post_attention_layernorm [C]
-  Linear q, k, v;   // [Hq·D, C], [Hkv·D, C], [Hkv·D, C]
-  Linear o;         // [C, Hq·D]
+  Linear q, k, v;   // [Hq·D, C], [Hkv·D, C], [Hkv·D, C]; biases when config.qkv_bias
+  Linear o;         // [C, Hq·D]; bias when config.o_bias
   Linear gate, up;  // [F, C]
   Linear down;      // [C, F]
 };
@@ -57,7 +57,7 @@ class LlamaModel {
   LlamaModel(const LlamaModel&) = delete;
   LlamaModel& operator=(const LlamaModel&) = delete;
 
-  // The checkpoint's config with rope_factor set to the factor in use.
+  // The checkpoint's config with rope_factor set to the factor in use (set_rope_factor).
   const LlamaConfig& config() const { return config_; }
   const ModelCheckpoint& checkpoint() const { return *checkpoint_; }
   Precision precision() const { return precision_; }
@@ -95,7 +95,8 @@ class LlamaModel {
   // Folds every LoRA adapter into its weight: W ← W + scale·B·A (in f32), adapters removed.
   void merge_adapters();
   // The weight `hf_name` (a name of llama_expected_tensors(config())) as the model now uses it: a
-  // trained, replaced or merged f32 value, else the checkpoint's tensor as stored.
+  // trained, replaced or merged f32 value, else the checkpoint's tensor as stored (biases and norms:
+  // their f32 copies).
   Tensor current_weight(const std::string& hf_name) const;
 
   Tensor embed;                // [V, C], as stored

@@ -8,6 +8,7 @@
 #include "kernels/embedding.h"
 #include "kernels/rmsnorm.h"
 #include "model/forward.h"
+#include "model/sliding_window.h"
 
 namespace ll {
 
@@ -40,6 +41,7 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
   const int Ci = static_cast<int>(C);
   AttentionMask mask = o.mask;
   mask.doc_starts = batch.doc_starts;
+  check_sliding_window(model, layout, mask);
   const std::vector<int32_t> pos = row_positions(layout);
   const RopeTable& rope = model.rope(layout.T);
 

@@ -12,6 +12,8 @@
 #include "formats/json_file.h"
 #include "kernels/cross_entropy.h"
 #include "model/memory_plan.h"
+#include "model/position_interpolation.h"
+#include "model/sliding_window.h"
 #include "model/train_step.h"
 #include "train/disk_space.h"
 #include "train/interrupt.h"
@@ -73,7 +75,11 @@ std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool chec
                                                     : parse_precision(options.dtype);
   options.dtype = precision == Precision::F32 ? "f32" : "bf16";
   const LlamaConfig& c = checkpoint->config();
-  if (options.context == 0) options.context = std::llround(static_cast<double>(c.max_position_embeddings) * c.rope_factor);
+  if (options.context == 0) options.context = std::llround(model_context(c));
+  const AttentionMask mask = options.attention_mask();
+  check_sliding_window(c, checkpoint->path(), max_attention_span(mask, options.context),
+                       "longlora " + options.task + " at context " + std::to_string(options.context) + " (" +
+                           attention_mode_name(mask.mode) + " attention)");
   // Before the weights are converted and the masters allocated: a run that cannot fit stops here.
   if (check_memory) {
     if (const auto available = available_memory())
