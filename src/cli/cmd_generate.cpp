@@ -40,7 +40,9 @@ int run_generate(int argc, char** argv) {
   std::string text = args.has("--prompt-file") ? read_text_file(args.str("--prompt-file")) : args.str("--prompt");
   if (args.has("--question")) text = question_prompt(text, args.str("--question"));
   std::vector<int32_t> prompt = tok->encode(text, !args.enabled("--no-bos"));
-  if (prompt.empty()) fail_input("longlora generate", "empty prompt with --no-bos: nothing to continue");
+  if (prompt.empty())
+    fail_input("longlora generate", args.enabled("--no-bos") ? "empty prompt with --no-bos: nothing to continue"
+                                                             : "empty prompt and a tokenizer without BOS: nothing to continue");
 
   GenerateOptions opts;
   opts.max_new_tokens = args.integer("--max-tokens");
