@@ -223,6 +223,85 @@ def seeds_data(shared):
             open(os.path.join(shared, "stories260K-hf/tokenizer.model"), "rb").read())
 
 
+# ---- tokenizer.json --------------------------------------------------------------------------------
+
+def byte_level_chars():
+    """GPT-2's bytes_to_unicode(): the character standing for each byte."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            chars[b] = chr(b)
+        else:
+            chars[b] = chr(256 + extra)
+            extra += 1
+    return chars
+
+
+def added(token_id, content, special=True, **flags):
+    token = {"id": token_id, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
+             "normalized": False, "special": special}
+    token.update(flags)
+    return token
+
+
+def template(bos, bos_id):
+    return {"type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": bos, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {bos: {"id": bos, "ids": [bos_id], "tokens": [bos]}}}
+
+
+def seeds_tokenizer_json():
+    chars = byte_level_chars()
+    spell = lambda s: "".join(chars[b] for b in s.encode())
+    vocab = {chars[b]: b for b in range(256)}
+    merges = [("H", "e"), ("l", "l"), ("He", "ll"), ("Hell", "o"), (" ", "w"), ("o", "r"), (" w", "or"), ("l", "d"),
+              ("'", "S"), ("1", "2")]
+    for left, right in merges:
+        vocab[spell(left + right)] = len(vocab)
+    n = len(vocab)
+    llama3_regex = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+                    r"\s*[\r\n]+|\s+(?!\S)|\s+")
+    byte_level = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [added(n, "<s>"), added(n + 1, "</s>"), added(n + 2, "<mask>", lstrip=True)],
+        "normalizer": {"type": "NFC"},
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": llama3_regex}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+        "post_processor": {"type": "Sequence", "processors": [
+            {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True}, template("<s>", n)]},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": True,
+                  "vocab": vocab, "merges": [[spell(a), spell(b)] for a, b in merges]}}
+    put("tokenizer_json", "byte_level.json", json.dumps(byte_level, ensure_ascii=False))
+
+    space = "\u2581"
+    pieces = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)] + [space, "a", "b", "l", "o", "w",
+                                                                                space + "a", "lo", space + "lo", "ab"]
+    sp_merges = [(space, "a"), ("l", "o"), (space, "lo"), ("a", "b")]
+    sentencepiece_style = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [added(0, "<unk>"), added(1, "<s>"), added(2, "</s>")],
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "Prepend", "prepend": space}, {"type": "Replace", "pattern": {"String": " "}, "content": space}]},
+        "pre_tokenizer": None,
+        "post_processor": template("<s>", 1),
+        "decoder": {"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": space}, "content": " "}, {"type": "ByteFallback"},
+            {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+        "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
+                  "vocab": {p: i for i, p in enumerate(pieces)}, "merges": ["%s %s" % m for m in sp_merges]}}
+    put("tokenizer_json", "sentencepiece_style.json", json.dumps(sentencepiece_style, ensure_ascii=False))
+    metaspace = dict(sentencepiece_style, normalizer=None,
+                     pre_tokenizer={"type": "Metaspace", "replacement": space, "prepend_scheme": "first", "split": True},
+                     decoder={"type": "Metaspace", "replacement": space, "prepend_scheme": "first", "split": True})
+    put("tokenizer_json", "metaspace.json", json.dumps(metaspace, ensure_ascii=False))
+
+
 def seed_checkpoint_state(fuzz_build):
     """Starts fuzz_checkpoint_state on an empty corpus, copies the state.json its fixture wrote,
     and stops it."""
@@ -256,6 +335,7 @@ def main():
     seeds_configs()
     seeds_pickles()
     seeds_data(a.shared)
+    seeds_tokenizer_json()
     if a.fuzz_build:
         seed_checkpoint_state(a.fuzz_build)
     return 0

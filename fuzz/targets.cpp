@@ -9,7 +9,7 @@ const std::vector<Target>& all_targets() {
       {"adapter_config", adapter_config}, {"pickle", pickle},
       {"torch_bin", torch_bin},       {"sft_json", sft_json},
       {"pretrain_data", pretrain_data}, {"tokenizer_model", tokenizer_model},
-      {"checkpoint_state", checkpoint_state},
+      {"tokenizer_json", tokenizer_json}, {"checkpoint_state", checkpoint_state},
   };
   return targets;
 }

@@ -22,6 +22,7 @@ void torch_bin(const uint8_t* data, size_t size);         // a torch.save ZIP ar
 void sft_json(const uint8_t* data, size_t size);          // LongAlpaca SFT JSON
 void pretrain_data(const uint8_t* data, size_t size);     // JSONL, text and token files
 void tokenizer_model(const uint8_t* data, size_t size);   // a SentencePiece tokenizer.model
+void tokenizer_json(const uint8_t* data, size_t size);    // a Hugging Face tokenizer.json
 void checkpoint_state(const uint8_t* data, size_t size);  // a training checkpoint's state.json
 
 struct Target {

@@ -9,6 +9,7 @@ packages=(
   build-essential cmake pkg-config
   libdnnl-dev                 # oneDNN: every GEMM
   libsentencepiece-dev        # tokenizer.model
+  libicu-dev                  # Unicode categories and normal forms (tokenizer.json)
   sentencepiece               # spm_train, for the demo's tokenizer
   nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -108,6 +108,12 @@ class Backend : public MemoryResource {
   virtual void linear_backward_weight(float* dw, const float* dy, int64_t lddy, const float* x, int64_t ldx, int64_t M,
                                       int64_t N, int64_t K, Precision p, bool accumulate, Arena& scratch) = 0;
 
+  // ---- a projection's bias: y = x·Wᵀ + b ----
+  // y[r, 0:n] += b for r < rows (row stride ld).
+  virtual void bias_forward(float* y, int64_t ld, int64_t rows, const float* b, int64_t n) = 0;
+  // db[n] += Σ_r dy[r, 0:n] (ACCUMULATES), in an order independent of the thread count.
+  virtual void bias_backward(float* db, const float* dy, int64_t ld, int64_t rows, int64_t n) = 0;
+
   // ---- the fused LoRA path, beside a projection's GEMM ----
   // t[M, r] = dropout(x)·Aᵀ;  y[M, N] += scale · t·Bᵀ.
   virtual void lora_forward(const LoraOp& lora, float* y, int64_t ldy, const float* x, int64_t ldx, int64_t M,

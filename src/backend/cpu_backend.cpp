@@ -6,6 +6,7 @@
 #include "core/half.h"
 #include "core/threads.h"
 #include "kernels/adamw.h"
+#include "kernels/bias.h"
 #include "kernels/cross_entropy.h"
 #include "kernels/embedding.h"
 #include "kernels/matmul.h"
@@ -120,6 +121,14 @@ void CpuBackend::linear_backward_weight(float* dw, const float* dy, int64_t lddy
     return;
   }
   ll::linear_backward_weight(dw, dy, lddy, x, ldx, M, N, K, p, accumulate, scratch);
+}
+
+void CpuBackend::bias_forward(float* y, int64_t ld, int64_t rows, const float* b, int64_t n) {
+  if (!measuring()) ll::bias_forward(y, ld, rows, b, n);
+}
+
+void CpuBackend::bias_backward(float* db, const float* dy, int64_t ld, int64_t rows, int64_t n) {
+  if (!measuring()) ll::bias_backward(db, dy, ld, rows, n);
 }
 
 // ---- norms, position, activation ----

@@ -43,6 +43,8 @@ class CpuBackend final : public Backend {
                              bool accumulate, Arena& scratch) override;
   void linear_backward_weight(float* dw, const float* dy, int64_t lddy, const float* x, int64_t ldx, int64_t M,
                               int64_t N, int64_t K, Precision p, bool accumulate, Arena& scratch) override;
+  void bias_forward(float* y, int64_t ld, int64_t rows, const float* b, int64_t n) override;
+  void bias_backward(float* db, const float* dy, int64_t ld, int64_t rows, int64_t n) override;
   void lora_forward(const LoraOp& lora, float* y, int64_t ldy, const float* x, int64_t ldx, int64_t M, float* t,
                     const DropoutContext& dropout, Arena& scratch) override;
   void lora_backward(const LoraOp& lora, float* dx, int64_t lddx, const float* dy, int64_t lddy, const float* x,

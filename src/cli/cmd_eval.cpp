@@ -1,5 +1,11 @@
 // longlora eval: perplexity at one or more context lengths (LongLoRA's eval.py protocol by
 // default), for a base model or base + trained run; a table on stdout and JSON.
+//
+// The RoPE factor, per evaluated context: --rope-factor when given, else the factor the --adapter
+// run trained with (its train_config.json), else the model's own when its config carries one
+// (rope_scaling), else LongLoRA's eval.py rule for that context: ceil(context / trained context)
+// past the trained context (max_position_embeddings; model/position_interpolation.h), 1 within it.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -10,22 +16,39 @@
 #include "core/mapped_file.h"
 #include "eval/perplexity.h"
 #include "formats/token_file.h"
+#include "model/adapter.h"
+#include "model/position_interpolation.h"
+#include "model/sliding_window.h"
 
 namespace ll::cli {
 
 namespace {
 
 // The evaluation stream: a token file (.bin, LongLoRA's headerless uint16 or --token-dtype u32)
-// as it is, or a text file tokenised as one document (BOS + text).
-std::vector<int32_t> load_eval_tokens(const std::string& path, const std::string& token_dtype, const Tokenizer& tok,
-                                      int64_t vocab) {
+// as it is, or a text file tokenised as one document (BOS + text) by the model's tokenizer (only
+// text needs one).
+std::vector<int32_t> load_eval_tokens(const std::string& path, const std::string& token_dtype,
+                                      const LlamaModel& model) {
   if (std::filesystem::path(path).extension() == ".bin") {
-    const TokenFile f = open_token_file(path, parse_token_dtype(token_dtype, "--token-dtype"), vocab);
+    const TokenFile f =
+        open_token_file(path, parse_token_dtype(token_dtype, "--token-dtype"), model.config().vocab_size);
     std::vector<int32_t> ids(static_cast<size_t>(f.size()));
     f.read(0, f.size(), ids.data());
     return ids;
   }
-  return tok.encode(read_text_file(path), /*add_bos=*/true);
+  return load_tokenizer(model.checkpoint())->encode(read_text_file(path), /*add_bos=*/true);
+}
+
+// The factor every context runs at, when something fixes one (see the top); 0 when each context
+// takes its own.
+double fixed_rope_factor(const Args& args, const LlamaModel& model) {
+  if (args.number("--rope-factor") > 0) return args.number("--rope-factor");
+  if (args.has("--adapter")) {
+    const double trained_with = locate_adapter(args.str("--adapter")).rope_factor;
+    if (trained_with > 0) return trained_with;
+  }
+  const double own = model.checkpoint().config().rope_factor;
+  return own != 1.0 ? own : 0.0;
 }
 
 }  // namespace
@@ -47,9 +70,10 @@ int run_eval(int argc, char** argv) {
   const std::vector<long long> lengths = args.integer_list("--context");
   if (lengths.empty()) fail_input("longlora eval", "missing required option --context (evaluation lengths)");
   auto model = open_model(args, /*training=*/false, {.context = false, .adapter = true});
-  auto tok = load_tokenizer(model->checkpoint());
-  const std::vector<int32_t> tokens =
-      load_eval_tokens(args.required("--data"), args.str("--token-dtype"), *tok, model->config().vocab_size);
+  check_sliding_window(*model, *std::max_element(lengths.begin(), lengths.end()),
+                       "eval at context " + std::to_string(*std::max_element(lengths.begin(), lengths.end())));
+  const std::vector<int32_t> tokens = load_eval_tokens(args.required("--data"), args.str("--token-dtype"), *model);
+  const double fixed_factor = fixed_rope_factor(args, *model);
 
   PerplexityOptions base;
   base.protocol = parse_protocol(args.str("--protocol"));
@@ -60,23 +84,31 @@ int run_eval(int argc, char** argv) {
   if (base.sliding_window < 1 || base.stride < 1)
     fail_input("longlora eval", "--sliding-window and --stride must be ≥ 1");
 
-  std::fprintf(stderr, "eval: %s, %zu tokens, protocol %s, rope factor %g, %s%s\n", args.str("--data").c_str(),
-               tokens.size(), protocol_name(base.protocol), model->config().rope_factor, precision_name(model->precision()),
+  std::fprintf(stderr, "eval: %s, %zu tokens, protocol %s, %s%s\n", args.str("--data").c_str(), tokens.size(),
+               protocol_name(base.protocol), precision_name(model->precision()),
                args.has("--adapter") ? (", adapter " + args.str("--adapter")).c_str() : "");
   nlohmann::json results = nlohmann::json::array();
-  std::printf("%10s %9s %12s %10s %12s %9s\n", "context", "windows", "predictions", "loss", "perplexity", "seconds");
+  std::printf("%10s %6s %9s %12s %10s %12s %9s\n", "context", "rope", "windows", "predictions", "loss", "perplexity",
+              "seconds");
   for (long long L : lengths) {
+    const double factor = fixed_factor > 0 ? fixed_factor : interpolation_factor(model->checkpoint().config(), L);
+    model->set_rope_factor(factor);
     PerplexityOptions o = base;
     o.seq_len = L;
     ProgressLine bar("eval " + std::to_string(L));
     const PerplexityResult r =
         evaluate_perplexity(*model, tokens, o, [&](int64_t done, int64_t total) { bar.update(done, total, "windows"); });
     bar.finish();
-    std::printf("%10lld %9lld %12lld %10.4f %12.3f %9.1f\n", L, static_cast<long long>(r.windows),
+    std::printf("%10lld %6g %9lld %12lld %10.4f %12.3f %9.1f\n", L, factor, static_cast<long long>(r.windows),
                 static_cast<long long>(r.predictions), r.mean_loss, r.perplexity, r.seconds);
     std::fflush(stdout);
-    results.push_back({{"context", L}, {"windows", r.windows}, {"predictions", r.predictions}, {"loss", r.mean_loss},
-                       {"perplexity", r.perplexity}, {"seconds", r.seconds}});
+    results.push_back({{"context", L},
+                       {"rope_factor", factor},
+                       {"windows", r.windows},
+                       {"predictions", r.predictions},
+                       {"loss", r.mean_loss},
+                       {"perplexity", r.perplexity},
+                       {"seconds", r.seconds}});
   }
   if (args.has("--json")) {
     const nlohmann::json out = {{"model", args.str("--model")},
@@ -84,7 +116,6 @@ int run_eval(int argc, char** argv) {
                                 {"data", args.str("--data")},
                                 {"tokens", tokens.size()},
                                 {"protocol", protocol_name(base.protocol)},
-                                {"rope_factor", model->config().rope_factor},
                                 {"dtype", precision_name(model->precision())},
                                 {"results", results}};
     write_text_file_atomic(args.str("--json"), out.dump(2) + "\n");

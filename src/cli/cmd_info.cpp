@@ -1,4 +1,5 @@
 // longlora info: what a checkpoint is and what running it at a context costs.
+#include <cmath>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -37,22 +38,36 @@ int run_info(int argc, char** argv) {
   const auto checkpoint = ModelCheckpoint::open(args.required("--model"));
   const LlamaConfig& c = checkpoint->config();
   const DType wdtype = checkpoint->weight_dtype();
-  const int64_t context = args.integer("--context") > 0 ? args.integer("--context") : c.max_position_embeddings;
+  const int64_t context = args.integer("--context") > 0 ? args.integer("--context") : std::llround(model_context(c));
   const double factor = args.number("--rope-factor") > 0 ? args.number("--rope-factor") : interpolation_factor(c, context);
 
   std::printf("model:            %s (%s)\n", checkpoint->path().c_str(), checkpoint->is_gguf() ? "GGUF" : "HF directory");
-  std::printf("architecture:     LLaMA, %lld layers, hidden %lld, FFN %lld, vocab %lld\n",
-              static_cast<long long>(c.num_layers), static_cast<long long>(c.hidden_size),
-              static_cast<long long>(c.intermediate_size), static_cast<long long>(c.vocab_size));
-  std::printf("attention:        %lld heads of dim %lld, %lld KV heads%s\n", static_cast<long long>(c.num_heads),
+  std::printf("architecture:     %s (%s), %lld layers, hidden %lld, FFN %lld, vocab %lld%s\n",
+              model_type_name(c.family), architecture_name(c.family), static_cast<long long>(c.num_layers),
+              static_cast<long long>(c.hidden_size), static_cast<long long>(c.intermediate_size),
+              static_cast<long long>(c.vocab_size),
+              c.o_bias ? ", q/k/v/o biases" : c.qkv_bias ? ", q/k/v biases" : "");
+  std::printf("attention:        %lld heads of dim %lld, %lld KV heads%s", static_cast<long long>(c.num_heads),
               static_cast<long long>(c.head_dim), static_cast<long long>(c.num_kv_heads),
               c.num_kv_heads < c.num_heads ? " (GQA)" : "");
+  if (c.sliding_window > 0)
+    std::printf(", sliding window %lld (not implemented: longer spans are refused)",
+                static_cast<long long>(c.sliding_window));
+  std::printf("\n");
   std::printf("parameters:       %lld (%.2fM)%s\n", static_cast<long long>(parameter_count(c)),
               static_cast<double>(parameter_count(c)) / 1e6, c.tie_word_embeddings ? ", tied embeddings" : "");
   std::printf("weights dtype:    %s\n", dtype_name(wdtype));
-  std::printf("rope:             theta %g, trained context %lld, linear factor %g in the checkpoint\n", c.rope_theta,
-              static_cast<long long>(c.max_position_embeddings), c.rope_factor);
-  std::printf("at context %lld:  rope factor %g (position interpolation%s)\n", static_cast<long long>(context), factor,
+  if (c.llama3)
+    std::printf("rope:             theta %g, context %lld, llama3 scaling factor %g (low/high freq factors %g/%g, "
+                "original context %lld)\n",
+                c.rope_theta, static_cast<long long>(c.max_position_embeddings), c.rope_factor,
+                c.llama3->low_freq_factor, c.llama3->high_freq_factor,
+                static_cast<long long>(c.llama3->original_max_position_embeddings));
+  else
+    std::printf("rope:             theta %g, trained context %lld, linear factor %g in the checkpoint\n", c.rope_theta,
+                static_cast<long long>(c.max_position_embeddings), c.rope_factor);
+  std::printf("at context %lld:  %s factor %g (position interpolation%s)\n", static_cast<long long>(context),
+              c.llama3 ? "llama3" : "rope", factor,
               factor == c.rope_factor ? " unchanged" : ", as LongLoRA computes it");
   const Precision infer = args.has("--dtype") ? parse_precision(args.str("--dtype")) : default_precision(wdtype, false);
   const Precision train = args.has("--dtype") ? parse_precision(args.str("--dtype")) : default_precision(wdtype, true);

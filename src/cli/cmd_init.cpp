@@ -1,6 +1,7 @@
 // longlora init: a freshly initialised LLaMA (HF directory) to pre-train from scratch with
 // `longlora train --full`, sized by flags, with the vocabulary of a given tokenizer.
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/commands.h"
 #include "cli/model_flags.h"
@@ -12,7 +13,8 @@ namespace ll::cli {
 int run_init(int argc, char** argv) {
   Args args("init", "Write a freshly initialised LLaMA (HF directory) to pre-train from scratch.");
   args.option("--out", "", "the HF directory to write", "DIR")
-      .option("--tokenizer", "", "tokenizer.model whose vocabulary the model gets (copied into DIR)", "FILE")
+      .option("--tokenizer", "", "tokenizer.model or tokenizer.json whose vocabulary the model gets (copied into DIR)",
+              "FILE")
       .option("--hidden", "256", "hidden size", "N")
       .option("--layers", "4", "decoder layers", "N")
       .option("--heads", "4", "attention heads", "N")
@@ -27,6 +29,7 @@ int run_init(int argc, char** argv) {
   const std::string out = args.required("--out");
   const std::string tokenizer_path = args.required("--tokenizer");
   auto tok = load_tokenizer(tokenizer_path);
+  const std::vector<TokenizerFile> tokenizer = tokenizer_files(tokenizer_path);
   LlamaConfig c;
   c.hidden_size = args.integer("--hidden");
   c.num_layers = args.integer("--layers");
@@ -46,7 +49,9 @@ int run_init(int argc, char** argv) {
     fail_expected("longlora init", "--dtype", "f32, f16 or bf16", args.str("--dtype"));
   if (c.num_heads <= 0 || c.hidden_size % c.num_heads != 0)
     fail_input("longlora init", "--heads must divide --hidden");
-  write_initialized_llama(out, c, static_cast<uint64_t>(args.integer("--seed")), dtype, tokenizer_path);
+  write_initialized_llama(out, c, static_cast<uint64_t>(args.integer("--seed")), dtype);
+  for (const TokenizerFile& file : tokenizer)
+    std::filesystem::copy_file(file.source, out + "/" + file.name, std::filesystem::copy_options::overwrite_existing);
   std::fprintf(stderr, "wrote %s: %lld parameters (hidden %lld, %lld layers, %lld/%lld heads, FFN %lld, vocab %lld)\n",
                out.c_str(), static_cast<long long>(parameter_count(c)), static_cast<long long>(c.hidden_size),
                static_cast<long long>(c.num_layers), static_cast<long long>(c.num_heads),

@@ -7,6 +7,7 @@
 #include "cli/progress_line.h"
 #include "core/mapped_file.h"
 #include "eval/passkey.h"
+#include "model/sliding_window.h"
 
 namespace ll::cli {
 
@@ -25,6 +26,7 @@ int run_passkey(int argc, char** argv) {
     fail_input("longlora passkey", "need --interval ≥ 1 and --max-tokens ≥ --interval");
   if (num_tests < 1) fail_expected("longlora passkey", "--num-tests", "≥ 1", std::to_string(num_tests));
   auto model = open_model(args, /*training=*/false, {.context = true, .adapter = true});
+  check_sliding_window(*model, max_tokens, "passkey up to --max-tokens " + std::to_string(max_tokens));
   auto tok = load_tokenizer(model->checkpoint());
 
   nlohmann::json results = nlohmann::json::array();

@@ -13,11 +13,11 @@ namespace ll::cli {
 
 namespace {
 
-std::unique_ptr<BatchSource> open_examples(const TrainOptions& options, const Tokenizer& tokenizer) {
+std::unique_ptr<BatchSource> open_examples(const TrainOptions& options, const DataVocabulary& vocab) {
   SftDataOptions data_options;
   data_options.context = options.context;
   data_options.seed = options.seed;
-  return open_sft_data(options.data, tokenizer, data_options);
+  return open_sft_data(options.data, vocab.tokenizer(), data_options);
 }
 
 }  // namespace

@@ -10,7 +10,8 @@ namespace ll::cli {
 int run_tokenize(int argc, char** argv) {
   Args args("tokenize", "Print the token ids of a text (one line, space-separated).");
   args.option("--model", "", "HF model directory or .gguf file (its tokenizer)", "PATH")
-      .option("--tokenizer", "", "a tokenizer.model or .gguf file instead of --model", "FILE")
+      .option("--tokenizer", "", "a tokenizer.model, tokenizer.json or .gguf file (or a directory) instead of --model",
+              "FILE")
       .option("--text", "", "the text", "TEXT")
       .option("--file", "", "read the text from a file", "FILE")
       .flag("--bos", "prepend BOS")

@@ -13,13 +13,13 @@ namespace ll::cli {
 
 namespace {
 
-std::unique_ptr<BatchSource> open_packed_rows(const TrainOptions& options, const Tokenizer& tokenizer) {
+std::unique_ptr<BatchSource> open_packed_rows(const TrainOptions& options, const DataVocabulary& vocab) {
   PretrainDataOptions data_options;
   data_options.context = options.context;
   data_options.seed = options.seed;
   data_options.doc_mask = options.doc_mask;
   data_options.token_dtype = parse_token_dtype(options.token_dtype, "--token-dtype");
-  return open_pretrain_data(options.data, tokenizer, data_options);
+  return open_pretrain_data(options.data, vocab, data_options);
 }
 
 }  // namespace

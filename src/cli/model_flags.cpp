@@ -12,7 +12,7 @@ void add_model_flags(Args& args, ModelFlagSet set) {
                 "DIR");
   args.option("--dtype", "", "compute precision f32|bf16 (default: f32 for f32 checkpoints, else bf16)", "T");
   if (set.context) args.option("--context", "0", "context the model runs at; sets the position-interpolation factor", "N");
-  args.option("--rope-factor", "0", "explicit linear RoPE factor", "F")
+  args.option("--rope-factor", "0", "explicit RoPE factor (linear; a llama3-scaled model's llama3 factor)", "F")
       .option("--threads", "0", "worker threads (0 = all cores)", "N");
 }
 

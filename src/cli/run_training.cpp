@@ -160,8 +160,8 @@ int run_training(const TrainingCommand& command, int argc, char** argv) {
   options.threads = num_threads();
 
   auto model = open_training_model(options, /*check_memory=*/!args.enabled("--no-memory-check"));
-  auto tokenizer = load_tokenizer(model->checkpoint());
-  auto data = command.open_data(options, *tokenizer);
+  const DataVocabulary vocab(model->checkpoint());
+  auto data = command.open_data(options, vocab);
 
   Trainer trainer(*model, *data, options, run_dir);
   trainer.set_on_nan(parse_on_nan(args.str("--on-nan"), name));

@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "text/tokenizer.h"
 #include "train/batch_source.h"
+#include "train/data_vocabulary.h"
 #include "train/train_options.h"
 
 namespace ll::cli {
@@ -20,8 +20,9 @@ struct TrainingCommand {
   std::string summary;    // its --help line
   std::string data_help;  // the help of its --data flag
   bool packing_flags = false;  // declares --token-dtype and --doc-mask (packed pre-training rows)
-  // The batches of options.data, with options.context already the effective context.
-  std::function<std::unique_ptr<BatchSource>(const TrainOptions& options, const Tokenizer& tokenizer)> open_data;
+  // The batches of options.data, with options.context already the effective context; `vocab` is
+  // the model's (its tokenizer is loaded only if the data ask for it).
+  std::function<std::unique_ptr<BatchSource>(const TrainOptions& options, const DataVocabulary& vocab)> open_data;
 };
 
 // Parses argv as `longlora <task>`, trains (a new run in --out, or the run of --resume) and returns

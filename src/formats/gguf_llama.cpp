@@ -44,6 +44,10 @@ LlamaConfig config_from_gguf(const GgufFile& g) {
                   "\"" + scaling + "\"");
   }
   if (c.rope_factor == 0) c.rope_factor = 1.0;  // llama.cpp writes 0 for "no scaling"
+  // Llama 3.1's frequency-dependent scaling travels as per-frequency divisors in rope_freqs.
+  if (g.has_tensor("rope_freqs.weight"))
+    fail_input(where, "tensor 'rope_freqs.weight': per-frequency RoPE scaling (Llama 3.1's llama3 rope_scaling) "
+                      "is not supported in GGUF files; use the model's HF directory");
 
   if (g.has("tokenizer.ggml.tokens"))
     c.vocab_size = static_cast<int64_t>(g.array_length("tokenizer.ggml.tokens"));

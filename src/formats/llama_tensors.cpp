@@ -51,9 +51,13 @@ std::vector<ExpectedTensor> llama_expected_tensors(const LlamaConfig& c) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     out.push_back({p + "input_layernorm.weight", {C}});
     out.push_back({p + "self_attn.q_proj.weight", {q_rows, C}});
+    if (c.qkv_bias) out.push_back({p + "self_attn.q_proj.bias", {q_rows}});
     out.push_back({p + "self_attn.k_proj.weight", {kv_rows, C}});
+    if (c.qkv_bias) out.push_back({p + "self_attn.k_proj.bias", {kv_rows}});
     out.push_back({p + "self_attn.v_proj.weight", {kv_rows, C}});
+    if (c.qkv_bias) out.push_back({p + "self_attn.v_proj.bias", {kv_rows}});
     out.push_back({p + "self_attn.o_proj.weight", {C, q_rows}});
+    if (c.o_bias) out.push_back({p + "self_attn.o_proj.bias", {C}});
     out.push_back({p + "post_attention_layernorm.weight", {C}});
     out.push_back({p + "mlp.gate_proj.weight", {F, C}});
     out.push_back({p + "mlp.up_proj.weight", {F, C}});

@@ -17,7 +17,8 @@ struct ExpectedTensor {
 // Every weight a LLaMA with this config needs: model.embed_tokens.weight [V, C]; per layer N
 // model.layers.N.{input_layernorm [C], self_attn.q_proj [H*D, C], k_proj/v_proj [KV*D, C],
 // o_proj [C, H*D], post_attention_layernorm [C], mlp.gate_proj/up_proj [F, C], down_proj [C, F]}
-// (.weight); model.norm.weight [C]; lm_head.weight [V, C] unless tie_word_embeddings.
+// (.weight), with q/k/v_proj.bias [rows] when qkv_bias and o_proj.bias [C] when o_bias;
+// model.norm.weight [C]; lm_head.weight [V, C] unless tie_word_embeddings.
 std::vector<ExpectedTensor> llama_expected_tensors(const LlamaConfig& config);
 
 // HF name -> GGUF name ("model.layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "core/error.h"
 #include "formats/json_file.h"
@@ -53,6 +54,8 @@ PeftLoraConfig read_peft_config(const std::string& path) {
   }
   c.target_modules = field<std::vector<std::string>>(j, "target_modules", file, "a list of module names", {}, true);
   if (c.target_modules.empty()) fail_expected(file, "target_modules", "at least one module", "an empty list");
+  c.modules_to_save =
+      field<std::vector<std::string>>(j, "modules_to_save", file, "a list of module names or null", {}, false);
   for (const std::string& t : c.target_modules)
     if (std::find(std::begin(kKnownTargets), std::end(kKnownTargets), t) == std::end(kKnownTargets))
       fail_expected(file, "target_modules", "LLaMA modules (q_proj k_proj v_proj o_proj gate_proj up_proj down_proj lm_head)",
@@ -60,22 +63,55 @@ PeftLoraConfig read_peft_config(const std::string& path) {
   return c;
 }
 
-nlohmann::json peft_config_json(const PeftLoraConfig& c) {
-  nlohmann::json j = c.raw.is_object() ? c.raw : nlohmann::json::object();
-  j["peft_type"] = "LORA";
-  j["task_type"] = "CAUSAL_LM";
-  j["r"] = c.r;
-  j["lora_alpha"] = c.lora_alpha;
-  j["lora_dropout"] = c.lora_dropout;
-  j["use_rslora"] = c.use_rslora;
-  j["target_modules"] = c.target_modules;
-  j["base_model_name_or_path"] = c.base_model_name_or_path;
-  j["bias"] = "none";
-  j["fan_in_fan_out"] = false;
-  j["inference_mode"] = true;
-  j["init_lora_weights"] = true;
-  j["modules_to_save"] = nullptr;
-  return j;
+bool peft_selects(const std::vector<std::string>& entries, const std::string& module) {
+  return std::any_of(entries.begin(), entries.end(), [&](const std::string& e) { return module.ends_with(e); });
+}
+
+std::vector<std::string> peft_modules_to_save(const std::vector<std::string>& modules,
+                                              const std::vector<std::string>& trained) {
+  const std::set<std::string> wanted(trained.begin(), trained.end());
+  // Candidates: the suffixes at a dot of each trained name that select trained modules only.
+  std::vector<std::pair<std::string, std::set<std::string>>> candidates;  // entry, what it selects
+  std::set<std::string> seen;
+  for (const std::string& t : trained)
+    for (size_t dot = 0; dot != std::string::npos; dot = t.find('.', dot + 1)) {
+      const std::string entry = dot == 0 ? t : t.substr(dot + 1);
+      if (!seen.insert(entry).second) continue;
+      std::set<std::string> selects;
+      bool exact = true;
+      for (const std::string& m : modules)
+        if (m.ends_with(entry)) {
+          exact = exact && wanted.count(m) != 0;
+          selects.insert(m);
+        }
+      if (exact) candidates.emplace_back(entry, std::move(selects));
+    }
+  // Greedy cover: the candidate that selects the most modules not yet selected (the shorter on a tie).
+  std::set<std::string> left = wanted;
+  std::vector<std::pair<size_t, std::string>> chosen;  // first trained module it selects, entry
+  while (!left.empty()) {
+    const std::pair<std::string, std::set<std::string>>* best = nullptr;
+    size_t best_gain = 0;
+    for (const auto& c : candidates) {
+      const size_t gain =
+          std::count_if(c.second.begin(), c.second.end(), [&](const std::string& m) { return left.count(m) != 0; });
+      const bool shorter_tie = best && gain == best_gain && c.first.size() < best->first.size();
+      if (gain > best_gain || shorter_tie) {
+        best = &c;
+        best_gain = gain;
+      }
+    }
+    LL_CHECK(best != nullptr);  // a trained module's full name always selects it
+    for (const std::string& m : best->second) left.erase(m);
+    size_t first = trained.size();
+    for (size_t i = 0; i < trained.size() && first == trained.size(); ++i)
+      if (best->second.count(trained[i])) first = i;
+    chosen.emplace_back(first, best->first);
+  }
+  std::sort(chosen.begin(), chosen.end());
+  std::vector<std::string> entries;
+  for (auto& c : chosen) entries.push_back(std::move(c.second));
+  return entries;
 }
 
 }  // namespace ll

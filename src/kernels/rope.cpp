@@ -4,6 +4,7 @@
 #include "kernels/rope.h"
 
 #include <cmath>
+#include <numbers>
 #include <vector>
 
 #include "core/error.h"
@@ -12,21 +13,56 @@
 
 namespace ll {
 
-RopeTable::RopeTable(int head_dim, double theta, double factor, int64_t max_positions, MemoryResource& memory)
-    : head_dim_(head_dim),
-      max_positions_(max_positions),
-      cos_(memory, DType::F32, {max_positions, head_dim / 2}),
-      sin_(memory, DType::F32, {max_positions, head_dim / 2}) {
-  LL_CHECK(head_dim > 0 && head_dim % 2 == 0 && theta > 0 && factor > 0 && max_positions > 0);
-  if (memory.measuring()) return;
-  const int half = head_dim / 2;
+std::vector<float> rope_inv_freq(int head_dim, double theta) {
+  LL_CHECK(head_dim > 0 && head_dim % 2 == 0 && theta > 0);
   // inv_freq = 1.0 / (theta ** (arange(0, D, 2).float() / D)), every step in f32
-  std::vector<float> inv_freq(half);
-  for (int i = 0; i < half; ++i) {
+  std::vector<float> inv_freq(static_cast<size_t>(head_dim / 2));
+  for (int i = 0; i < head_dim / 2; ++i) {
     const float exponent = static_cast<float>(2 * i) / static_cast<float>(head_dim);
     const float power = static_cast<float>(std::pow(static_cast<double>(static_cast<float>(theta)), exponent));
-    inv_freq[i] = 1.0f / power;
+    inv_freq[static_cast<size_t>(i)] = 1.0f / power;
   }
+  return inv_freq;
+}
+
+std::vector<float> llama3_inv_freq(const std::vector<float>& inv_freq, double factor, double low_freq_factor,
+                                   double high_freq_factor, double original_context) {
+  LL_CHECK(factor > 0 && low_freq_factor > 0 && high_freq_factor > low_freq_factor && original_context > 0);
+  const auto f32 = [](double v) { return static_cast<float>(v); };
+  const float two_pi = f32(2 * std::numbers::pi), f = f32(factor);
+  const float low = f32(low_freq_factor), original = f32(original_context);
+  const float low_wavelen = f32(original_context / low_freq_factor);
+  const float high_wavelen = f32(original_context / high_freq_factor);
+  const float band = f32(high_freq_factor - low_freq_factor);
+  std::vector<float> out(inv_freq.size());
+  for (size_t i = 0; i < inv_freq.size(); ++i) {
+    const float inv = inv_freq[i];
+    const float wavelen = (1.0f / inv) * two_pi;
+    const float scaled = wavelen > low_wavelen ? inv / f : inv;  // inv_freq_llama
+    const bool medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
+    if (!medium) {
+      out[i] = scaled;
+      continue;
+    }
+    const float s = ((1.0f / wavelen) * original - low) / band;  // smooth_factor
+    const float a = (1.0f - s) * scaled / f;
+    const float b = s * scaled;
+    out[i] = a + b;
+  }
+  return out;
+}
+
+RopeTable::RopeTable(int head_dim, double theta, double factor, int64_t max_positions, MemoryResource& memory)
+    : RopeTable(rope_inv_freq(head_dim, theta), factor, max_positions, memory) {}
+
+RopeTable::RopeTable(std::vector<float> inv_freq, double factor, int64_t max_positions, MemoryResource& memory)
+    : head_dim_(static_cast<int>(2 * inv_freq.size())),
+      max_positions_(max_positions),
+      cos_(memory, DType::F32, {max_positions, head_dim_ / 2}),
+      sin_(memory, DType::F32, {max_positions, head_dim_ / 2}) {
+  LL_CHECK(!inv_freq.empty() && factor > 0 && max_positions > 0);
+  if (memory.measuring()) return;
+  const int half = head_dim_ / 2;
   const float factor_f = static_cast<float>(factor);
   // Computed in place where the host can write the table's memory, else on the host and uploaded.
   std::vector<float> host_cos, host_sin;

@@ -1,8 +1,9 @@
 // Rotary position embedding (RoPE) in Hugging Face LLaMA's rotate-half layout, with linear position
-// interpolation (LongLoRA / "rope_scaling": {"type": "linear"}).
+// interpolation (LongLoRA / "rope_scaling": {"type": "linear"}) or Llama 3.1's frequency-dependent
+// scaling ("rope_type": "llama3").
 //
 // A head vector x [D] is split into x1 = x[:D/2], x2 = x[D/2:]; for pair i in [0, D/2) at position p
-//   angle(p, i) = (p / factor) · theta^(−2i/D)
+//   angle(p, i) = (p / factor) · inv_freq[i],   inv_freq[i] = theta^(−2i/D) (or its llama3 scaling)
 //   out[i]       = x1[i]·cos − x2[i]·sin          (= x·cos + rotate_half(x)·sin)
 //   out[i + D/2] = x2[i]·cos + x1[i]·sin
 #pragma once
@@ -12,16 +13,32 @@
 
 namespace ll {
 
+// inv_freq = 1 / theta^(arange(0, D, 2) / D), every step in f32 as transformers computes it: [D/2].
+std::vector<float> rope_inv_freq(int head_dim, double theta);
+
+// Llama 3.1's scaling of inv_freq, step by step in f32 as transformers 4.47's
+// _compute_llama3_parameters computes it with PyTorch's scalar semantics (a Python number meets an
+// f32 tensor as an f32; number / tensor is tensor.reciprocal() · number):
+//   wavelen = 2π / inv_freq;  low = original / low_freq_factor,  high = original / high_freq_factor
+//   wavelen < high: inv_freq;  wavelen > low: inv_freq / factor;
+//   between: (1 − s) · inv_freq / factor + s · inv_freq,  s = (original / wavelen − low_freq_factor)
+//                                                              / (high_freq_factor − low_freq_factor)
+std::vector<float> llama3_inv_freq(const std::vector<float>& inv_freq, double factor, double low_freq_factor,
+                                   double high_freq_factor, double original_context);
+
 // cos/sin of every angle for positions [0, max_positions), computed the way transformers'
 // LlamaLinearScalingRotaryEmbedding does in float32 (4.3x, the LongLoRA era):
-//   inv_freq = 1 / theta^(arange(0, D, 2) / D)  (f32),  t = f32(p) / factor  (f32),
-//   freq = t · inv_freq  (f32),  cos(freq), sin(freq)
-// so tables agree with HF's to about 1 ulp (pow/cos/sin here are double-precision libm results
-// rounded to f32; PyTorch uses SLEEF's 1-ulp f32 versions). The table is sized once by
-// max_positions (D·max_positions floats), lives in `memory` (a backend's device, the host by
-// default) and is read-only afterwards, so threads share it.
+//   t = f32(p) / factor  (f32),  freq = t · inv_freq  (f32),  cos(freq), sin(freq)
+// (with factor 1, freq = f32(p) · inv_freq, as 4.4x's rotary embedding computes it for llama3), so
+// tables agree with HF's to about 1 ulp (pow/cos/sin here are double-precision libm results rounded
+// to f32; PyTorch uses SLEEF's 1-ulp f32 versions). The table is sized once by max_positions
+// (D·max_positions floats), lives in `memory` (a backend's device, the host by default) and is
+// read-only afterwards, so threads share it.
 class RopeTable {
  public:
+  // inv_freq [D/2]; factor: the linear interpolation factor (1 = none).
+  RopeTable(std::vector<float> inv_freq, double factor, int64_t max_positions, MemoryResource& memory = host_memory());
+  // Unscaled frequencies of theta with a linear factor.
   RopeTable(int head_dim, double theta, double factor, int64_t max_positions, MemoryResource& memory = host_memory());
 
   int head_dim() const { return head_dim_; }

@@ -1,6 +1,9 @@
 #include "model/forward.h"
 
 #include <algorithm>
+#include <vector>
+
+#include "model/sliding_window.h"
 
 namespace ll {
 
@@ -41,6 +44,7 @@ float* forward_layers(const LlamaModel& model, const BatchLayout& batch, const i
 
 void forward_hidden(const LlamaModel& model, const BatchLayout& batch, const int32_t* tokens,
                     const AttentionMask& mask, float* hidden, Arena& arena) {
+  check_sliding_window(model, batch, mask);
   ArenaScope scope(arena);
   Backend& be = model.backend();
   const LlamaConfig& c = model.config();
@@ -87,6 +91,8 @@ void forward_cached(const LlamaModel& model, KVCache& cache, const int32_t* toke
   if (cache.length() + n > cache.capacity())
     fail_input("generation", "sequence of " + std::to_string(cache.length() + n) + " tokens exceeds the KV cache of " +
                                  std::to_string(cache.capacity()));
+  check_sliding_window(model, cache.length() + n, "a sequence of " + std::to_string(cache.length() + n) + " tokens");
+  model.rope(cache.length() + n);  // sized once for the whole input, not chunk by chunk
   for (int64_t t0 = 0; t0 < n; t0 += chunk) {
     ArenaScope scope(arena);
     BatchLayout batch;

@@ -55,18 +55,37 @@ uint32_t file_type(DType dtype) {
   fail_input("export", std::string("unsupported output dtype ") + dtype_name(dtype));
 }
 
+// What is written here is llama.cpp's "llama" architecture: no biases, linear RoPE scaling. Mistral,
+// Qwen2, attention biases and Llama 3.1's llama3 scaling are out of scope: refused, never written wrong.
+void check_gguf_exportable(const LlamaConfig& c, const std::string& path) {
+  std::string what;
+  if (c.family != ModelFamily::Llama) what = std::string("a ") + model_type_name(c.family) + " model";
+  else if (c.qkv_bias || c.o_bias) what = "a LLaMA with attention biases (attention_bias)";
+  else if (c.llama3) what = "a LLaMA with llama3 rope_scaling";
+  if (!what.empty())
+    fail_input(path, "GGUF export supports LLaMA models only (model_type \"llama\", no attention biases, linear "
+                     "rope scaling); the base is " + what + ": use `longlora merge` for an HF directory");
+}
+
 }  // namespace
 
-void write_gguf_lora_adapter(const std::string& path, const LlamaModel& model, double lora_alpha, DType dtype) {
+double write_gguf_lora_adapter(const std::string& path, const LlamaModel& model, DType dtype) {
   const LlamaConfig& c = model.config();
+  check_gguf_exportable(c, path);
+  const auto adapters = model.lora_adapters();
+  if (adapters.empty()) fail_input(path, "nothing to export: the model has no LoRA adapter");
+  // One alpha per file: every pair must have the same scale·rank.
+  const double alpha = static_cast<double>(adapters[0]->scale) * static_cast<double>(adapters[0]->rank);
+  for (const LoraAdapter* a : adapters)
+    if (static_cast<double>(a->scale) * static_cast<double>(a->rank) != alpha)
+      fail_input(path, "LoRA pairs with different scale·rank (" + a->module +
+                           "): a llama.cpp adapter has one adapter.lora.alpha for all of them");
   GgufWriter w;
   w.add_string("general.architecture", "llama");
   w.add_string("general.type", "adapter");
   w.add_string("adapter.type", "lora");
-  w.add_f32("adapter.lora.alpha", static_cast<float>(lora_alpha));
+  w.add_f32("adapter.lora.alpha", static_cast<float>(alpha));
   TensorSink sink(w);
-  const auto adapters = model.lora_adapters();
-  if (adapters.empty()) fail_input(path, "nothing to export: the model has no LoRA adapter");
   for (const LoraAdapter* a : adapters) {
     const std::string base = gguf_name_for(a->module + ".weight");
     OwnedTensor keep_A, keep_B;
@@ -74,11 +93,13 @@ void write_gguf_lora_adapter(const std::string& path, const LlamaModel& model, d
     sink.add(base + ".lora_b", host_view(model.backend(), a->B.value, keep_B), dtype, rope_heads(a->module, c));
   }
   w.write(path);
+  return alpha;
 }
 
 void write_gguf_model(const std::string& path, const LlamaModel& model, const Vocab& vocab, DType dtype,
                       const std::string& name) {
   const LlamaConfig& c = model.config();
+  check_gguf_exportable(c, path);
   GgufWriter w;
   w.add_string("general.architecture", "llama");
   w.add_string("general.name", name);

@@ -15,7 +15,10 @@
 namespace ll {
 
 // The model's LoRA adapters (model.lora_adapters(), e.g. from apply_adapter) as a llama.cpp adapter.
-void write_gguf_lora_adapter(const std::string& path, const LlamaModel& model, double lora_alpha, DType dtype);
+// llama.cpp scales each pair by adapter.lora.alpha / r (r = the pair's rank), so the alpha written
+// is the adapters' own scale · r: PEFT's lora_alpha, or lora_alpha · √r for an rsLoRA adapter.
+// Returns that alpha.
+double write_gguf_lora_adapter(const std::string& path, const LlamaModel& model, DType dtype);
 
 // The model's current weights (LlamaModel::current_weight) as a llama.cpp model. `vocab` is the
 // tokenizer's; when the model's vocabulary is larger (LongLoRA's [PAD] row), the extra ids get

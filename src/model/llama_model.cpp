@@ -30,14 +30,17 @@ LlamaModel::LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelO
       precision_(options.precision),
       backend_(options.backend ? *options.backend : cpu_backend()) {
   const ModelCheckpoint& ck = *checkpoint_;
-  config_.rope_factor = options.rope_factor > 0 ? options.rope_factor : interpolation_factor(config_, options.context);
+  set_rope_factor(config_,
+                  options.rope_factor > 0 ? options.rope_factor : interpolation_factor(config_, options.context));
 
   const int64_t C = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
   const int64_t qdim = config_.num_heads * config_.head_dim, kvdim = config_.num_kv_heads * config_.head_dim;
-  auto linear = [&](const std::string& module, std::initializer_list<int64_t> shape) {
+  // The projection `module` [out, in], with its bias [out] when `bias`.
+  auto linear = [&](const std::string& module, int64_t out, int64_t in, bool bias) {
     Linear lin;
     lin.name = module;
-    backend_.prepare_weight(lin.weight, ck.tensor(module + ".weight", shape), precision_);
+    backend_.prepare_weight(lin.weight, ck.tensor(module + ".weight", {out, in}), precision_);
+    if (bias) lin.bias.value = owned_f32(ck.tensor(module + ".bias", {out}));
     return lin;
   };
   auto norm = [&](const std::string& name) { return Param{owned_f32(ck.tensor(name, {C})), Tensor()}; };
@@ -54,13 +57,13 @@ LlamaModel::LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelO
     LlamaLayerWeights& w = layers[static_cast<size_t>(l)];
     w.attn_norm = norm(pre + "input_layernorm.weight");
     w.ffn_norm = norm(pre + "post_attention_layernorm.weight");
-    w.q = linear(pre + "self_attn.q_proj", {qdim, C});
-    w.k = linear(pre + "self_attn.k_proj", {kvdim, C});
-    w.v = linear(pre + "self_attn.v_proj", {kvdim, C});
-    w.o = linear(pre + "self_attn.o_proj", {C, qdim});
-    w.gate = linear(pre + "mlp.gate_proj", {F, C});
-    w.up = linear(pre + "mlp.up_proj", {F, C});
-    w.down = linear(pre + "mlp.down_proj", {C, F});
+    w.q = linear(pre + "self_attn.q_proj", qdim, C, config_.qkv_bias);
+    w.k = linear(pre + "self_attn.k_proj", kvdim, C, config_.qkv_bias);
+    w.v = linear(pre + "self_attn.v_proj", kvdim, C, config_.qkv_bias);
+    w.o = linear(pre + "self_attn.o_proj", C, qdim, config_.o_bias);
+    w.gate = linear(pre + "mlp.gate_proj", F, C, false);
+    w.up = linear(pre + "mlp.up_proj", F, C, false);
+    w.down = linear(pre + "mlp.down_proj", C, F, false);
   }
 }
 
@@ -84,10 +87,16 @@ const RopeTable& LlamaModel::rope(int64_t n_positions) const {
   if (!rope_ || rope_->max_positions() < n_positions) {
     // Grow geometrically so token-by-token generation does not rebuild the table every step.
     const int64_t grown = std::max(config_.max_position_embeddings, 2 * (rope_ ? rope_->max_positions() : 0));
-    rope_ = std::make_unique<RopeTable>(static_cast<int>(config_.head_dim), config_.rope_theta, config_.rope_factor,
-                                        std::max(n_positions, grown), backend_);
+    rope_ = std::make_unique<RopeTable>(rope_table_for(config_, std::max(n_positions, grown), backend_));
   }
   return *rope_;
+}
+
+void LlamaModel::set_rope_factor(double factor) {
+  LL_CHECK(factor > 0);
+  if (factor == config_.rope_factor) return;
+  ll::set_rope_factor(config_, factor);  // a llama3-scaled model's context grows with it
+  rope_.reset();
 }
 
 std::vector<Linear*> LlamaModel::all_linears() {
@@ -146,6 +155,8 @@ void LlamaModel::make_trainable(const TrainableOptions& opt) {
       masters_.push_back(std::make_unique<Param>());
       lin.master = masters_.back().get();
       planned.push_back({name, lin.master, checkpoint_->tensor(name)});
+    }
+    if (lin.has_bias() && wants(lin.name + ".bias")) planned.push_back({lin.name + ".bias", &lin.bias, lin.bias.value});
     }
     add_lora(lin);
   };
@@ -288,6 +299,12 @@ void LlamaModel::replace_weight(const std::string& name, const Tensor& value, co
     backend_.load_as_f32(norm->data(), value);
     return;
   }
+  if (Linear* lin = ends_with(name, ".bias") ? find_linear(name.substr(0, name.size() - 5)) : nullptr;
+      lin && lin->has_bias()) {
+    check_shape({lin->out()});
+    backend_.load_as_f32(lin->bias.data(), value);
+    return;
+  }
   const std::string module = ends_with(name, ".weight") ? name.substr(0, name.size() - 7) : name;
   Linear* lin = find_linear(module);
   if (!lin) fail_input(source, "tensor '" + name + "' is no weight of this model");
@@ -327,16 +344,18 @@ Tensor LlamaModel::current_weight(const std::string& name, OwnedTensor& keep) co
     if (name == pre + "input_layernorm.weight") return on_host(layers[l].attn_norm.value);
     if (name == pre + "post_attention_layernorm.weight") return on_host(layers[l].ffn_norm.value);
   }
-  const std::string module = name.substr(0, name.size() - std::string(".weight").size());
-  for (Linear* lin : const_cast<LlamaModel*>(this)->all_linears())
-    if (lin->name == module) return lin->master ? on_host(lin->master->value) : checkpoint_->tensor(name);
+  for (Linear* lin : const_cast<LlamaModel*>(this)->all_linears()) {
+    if (name == lin->name + ".weight") return lin->master ? on_host(lin->master->value) : checkpoint_->tensor(name);
+    if (name == lin->name + ".bias" && lin->has_bias()) return on_host(lin->bias.value);
+  }
   fail_input(checkpoint_->path(), "no weight named '" + name + "'");
 }
 
 int64_t parameter_count(const LlamaConfig& c) {
   const int64_t C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int64_t qdim = c.num_heads * c.head_dim, kvdim = c.num_kv_heads * c.head_dim;
-  const int64_t per_layer = 2 * C + qdim * C + 2 * kvdim * C + C * qdim + 3 * F * C;
+  const int64_t biases = (c.qkv_bias ? qdim + 2 * kvdim : 0) + (c.o_bias ? C : 0);
+  const int64_t per_layer = 2 * C + qdim * C + 2 * kvdim * C + C * qdim + 3 * F * C + biases;
   return V * C * (c.tie_word_embeddings ? 1 : 2) + C + c.num_layers * per_layer;
 }
 

@@ -45,8 +45,8 @@ struct TrainableOptions {
 struct LlamaLayerWeights {
   Param attn_norm;  // input_layernorm [C]
   Param ffn_norm;   // post_attention_layernorm [C]
-  Linear q, k, v;   // [Hq·D, C], [Hkv·D, C], [Hkv·D, C]
-  Linear o;         // [C, Hq·D]
+  Linear q, k, v;   // [Hq·D, C], [Hkv·D, C], [Hkv·D, C]; biases when config.qkv_bias
+  Linear o;         // [C, Hq·D]; bias when config.o_bias
   Linear gate, up;  // [F, C]
   Linear down;      // [C, F]
 };
@@ -58,7 +58,7 @@ class LlamaModel {
   LlamaModel(const LlamaModel&) = delete;
   LlamaModel& operator=(const LlamaModel&) = delete;
 
-  // The checkpoint's config with rope_factor set to the factor in use.
+  // The checkpoint's config with rope_factor set to the factor in use (set_rope_factor).
   const LlamaConfig& config() const { return config_; }
   const ModelCheckpoint& checkpoint() const { return *checkpoint_; }
   Precision precision() const { return precision_; }
@@ -66,6 +66,8 @@ class LlamaModel {
 
   // RoPE cos/sin for positions [0, n_positions), in the backend's memory; rebuilt larger on demand.
   const RopeTable& rope(int64_t n_positions) const;
+  // Runs the model at another linear RoPE factor from now on (longlora eval: one per context).
+  void set_rope_factor(double factor);
 
   // The embedding table [V, C] as the backend's embedding reads it: the f32 master when the
   // embedding is trained or replaced, else as stored.
@@ -100,7 +102,7 @@ class LlamaModel {
   void merge_adapters();
   // The weight `hf_name` (a name of llama_expected_tensors(config())) as the model now uses it, on
   // the host: a trained, replaced or merged f32 value (copied into `keep` when it lives on a
-  // device), else the checkpoint's tensor as stored.
+  // device), else the checkpoint's tensor as stored (biases and norms: their f32 copies).
   Tensor current_weight(const std::string& hf_name, OwnedTensor& keep) const;
 
   Tensor embed;          // [V, C], as stored (host, mapped)

@@ -6,6 +6,7 @@
 
 #include "core/ignore_index.h"
 #include "model/forward.h"
+#include "model/sliding_window.h"
 
 namespace ll {
 
@@ -32,6 +33,7 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
   const int64_t R = layout.rows(), C = c.hidden_size, V = c.vocab_size, L = c.num_layers;
   AttentionMask mask = o.mask;
   mask.doc_starts = batch.doc_starts;
+  check_sliding_window(model, layout, mask);
   const int32_t* pos = to_backend(be, arena, row_positions(layout));
   const int32_t* tokens = to_backend(be, arena, batch.tokens);
   const int32_t* targets = to_backend(be, arena, batch.targets);

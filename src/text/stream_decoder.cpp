@@ -1,7 +1,6 @@
 #include "text/stream_decoder.h"
 
 #include "core/error.h"
-#include "text/utf8.h"
 
 namespace ll {
 
@@ -13,16 +12,19 @@ StreamingDecoder::StreamingDecoder(const Tokenizer& tokenizer, std::span<const i
 std::string StreamingDecoder::push(int32_t id) {
   const TokenType type = tokenizer_.token_type(id);  // also rejects ids outside the vocabulary
   window_.push_back(id);
-  const size_t settled = settled_prefix();
+  const size_t settled = tokenizer_.final_prefix(window_);
   std::string new_text = take_new_text(settled);
 
   // Start a new window at this id when it can serve as the anchor: everything before it is
-  // settled, and it decodes on its own to visible text, so that decoding window_ continues
-  // exactly like decoding the whole sequence (no dummy-prefix space left to drop, no byte run
-  // cut in half). Before the first visible text the whole sequence stays in the window.
+  // settled by itself, and it decodes on its own to visible, final text, so that decoding
+  // window_ continues exactly like decoding the whole sequence (no dummy-prefix space left to
+  // drop, no byte run or character cut in half). Before the first visible text the whole
+  // sequence stays in the window.
+  const int32_t anchor[] = {id};
   if (settled == window_.size() && type != TokenType::Byte && type != TokenType::Control &&
-      (context_free_ || window_text_done_ > 0)) {
-    const int32_t anchor[] = {id};
+      (context_free_ || window_text_done_ > 0) &&
+      tokenizer_.final_prefix(std::span<const int32_t>(window_).first(window_.size() - 1)) == window_.size() - 1 &&
+      tokenizer_.final_prefix(anchor) == 1) {
     const size_t anchor_text = tokenizer_.decode(anchor).size();
     if (anchor_text > 0) {
       window_.assign(anchor, anchor + 1);
@@ -34,23 +36,6 @@ std::string StreamingDecoder::push(int32_t id) {
 }
 
 std::string StreamingDecoder::finish() { return take_new_text(window_.size()); }
-
-size_t StreamingDecoder::settled_prefix() const {
-  // Only a trailing run of byte tokens can still change: its last character may be incomplete.
-  size_t run_begin = window_.size();
-  while (run_begin > 0 && tokenizer_.token_type(window_[run_begin - 1]) == TokenType::Byte) --run_begin;
-  std::string bytes;
-  for (size_t i = run_begin; i < window_.size(); ++i)
-    bytes.push_back(static_cast<char>(*parse_byte_piece(tokenizer_.piece(window_[i]))));
-  // Walk the run like the decoder does; stop at a character that more bytes could complete.
-  std::string_view rest(bytes);
-  while (!rest.empty()) {
-    const size_t length = utf8::valid_char_length(rest);
-    if (length == 0 && utf8::is_unfinished_char(rest)) break;
-    rest.remove_prefix(length > 0 ? length : 1);  // a malformed byte is final: U+FFFD
-  }
-  return window_.size() - rest.size();  // one byte per byte token
-}
 
 std::string StreamingDecoder::take_new_text(size_t end) {
   const std::string text = tokenizer_.decode(std::span<const int32_t>(window_).first(end));

@@ -27,8 +27,6 @@ class StreamingDecoder {
   std::string finish();
 
  private:
-  // Number of leading window ids whose text can no longer change.
-  size_t settled_prefix() const;
   // Text of window_[0, end) beyond what has been accounted for; advances the account.
   std::string take_new_text(size_t end);
 

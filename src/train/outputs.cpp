@@ -7,7 +7,10 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "formats/llama_tensors.h"
+#include "formats/peft.h"
 #include "formats/safetensors_writer.h"
+#include "formats/torch_bin_writer.h"
 #include "model/hf_export.h"
 #include "text/gguf_vocab.h"
 #include "text/sentencepiece_model.h"
@@ -22,18 +25,43 @@ namespace {
 
 constexpr uint64_t kMaxShardBytes = 2'000'000'000;  // "2GB" as transformers counts it
 
-std::set<std::string> lora_names(const LlamaModel& model) {
-  std::set<std::string> names;
+// What the adapter directory holds: LoRA pairs, and the other trained tensors (embed, norms).
+struct AdapterTensors {
+  NamedTensors lora;     // PEFT names
+  NamedTensors trained;  // HF names
+  std::list<OwnedTensor> host_copies;  // of tensors on a device: what the views above point into
+};
+
+AdapterTensors adapter_tensors(const LlamaModel& model) {
+  AdapterTensors t;
+  auto on_host = [&](const Tensor& v) { return host_view(model.backend(), v, t.host_copies.emplace_back()); };
+  std::set<std::string> lora;
   for (const LoraAdapter* a : model.lora_adapters()) {
-    names.insert(a->name_A());
-    names.insert(a->name_B());
+    t.lora.emplace_back(a->name_A(), on_host(a->A.value));
+    t.lora.emplace_back(a->name_B(), on_host(a->B.value));
+    lora.insert(a->name_A());
+    lora.insert(a->name_B());
   }
-  return names;
+  for (const NamedParam& p : model.trainable_params())
+    if (!lora.count(p.name)) t.trained.emplace_back(p.name, on_host(p.param->value));
+  return t;
+}
+
+// "model.layers.0.input_layernorm.weight" -> "model.layers.0.input_layernorm"
+std::string module_of(const std::string& tensor_name) { return tensor_name.substr(0, tensor_name.rfind('.')); }
+
+// modules_to_save for the trained tensors: PEFT's suffix entries that select exactly their modules.
+std::vector<std::string> modules_to_save(const LlamaModel& model, const NamedTensors& trained) {
+  if (trained.empty()) return {};
+  std::vector<std::string> modules, trained_modules;
+  for (const ExpectedTensor& t : llama_expected_tensors(model.config())) modules.push_back(module_of(t.name));
+  for (const auto& [name, value] : trained) trained_modules.push_back(module_of(name));
+  return peft_modules_to_save(modules, trained_modules);
 }
 
 }  // namespace
 
-json peft_adapter_config(const TrainOptions& o) {
+json peft_adapter_config(const TrainOptions& o, const std::vector<std::string>& modules_to_save) {
   const double alpha = o.lora_alpha;
   return {
       {"peft_type", "LORA"},
@@ -49,7 +77,7 @@ json peft_adapter_config(const TrainOptions& o) {
       {"fan_in_fan_out", false},
       {"inference_mode", true},
       {"init_lora_weights", true},
-      {"modules_to_save", nullptr},
+      {"modules_to_save", modules_to_save.empty() ? json(nullptr) : json(modules_to_save)},
       {"layers_to_transform", nullptr},
       {"layers_pattern", nullptr},
       {"rank_pattern", json::object()},
@@ -59,27 +87,15 @@ json peft_adapter_config(const TrainOptions& o) {
 }
 
 void write_peft_adapter(const std::string& dir, const LlamaModel& model, const TrainOptions& options) {
+  const AdapterTensors t = adapter_tensors(model);
+  NamedTensors peft = t.lora;
+  for (const auto& [name, value] : t.trained) peft.emplace_back(peft_prefix() + name, value);
   write_directory_atomically(dir, [&](const std::string& partial) {
-    NamedTensors tensors;
-    std::list<OwnedTensor> keep;  // host copies of device tensors
-    for (const LoraAdapter* a : model.lora_adapters()) {
-      tensors.emplace_back(a->name_A(), host_view(model.backend(), a->A.value, keep.emplace_back()));
-      tensors.emplace_back(a->name_B(), host_view(model.backend(), a->B.value, keep.emplace_back()));
-    }
-    write_safetensors(partial + "/adapter_model.safetensors", tensors, {{"format", "pt"}});
-    write_text_file_atomic(partial + "/adapter_config.json", peft_adapter_config(options).dump(2) + "\n");
+    write_safetensors(partial + "/adapter_model.safetensors", peft, {{"format", "pt"}});
+    if (!t.trained.empty()) write_torch_bin(partial + "/trainable_params.bin", t.trained);
+    const json config = peft_adapter_config(options, modules_to_save(model, t.trained));
+    write_text_file_atomic(partial + "/adapter_config.json", config.dump(2) + "\n");
   });
-}
-
-bool write_trainable_params(const std::string& path, const LlamaModel& model) {
-  const std::set<std::string> lora = lora_names(model);
-  NamedTensors tensors;
-  std::list<OwnedTensor> keep;  // host copies of device tensors
-  for (const NamedParam& p : model.trainable_params())
-    if (!lora.count(p.name)) tensors.emplace_back(p.name, host_view(model.backend(), p.param->value, keep.emplace_back()));
-  if (tensors.empty()) return false;
-  write_safetensors(path, tensors, {{"format", "pt"}});
-  return true;
 }
 
 void write_hf_model(const std::string& dir, const LlamaModel& model) {
@@ -102,10 +118,23 @@ void write_run_outputs(const std::string& run_dir, const LlamaModel& model, cons
     return;
   }
   write_peft_adapter(run_dir + "/adapter", model, options);
-  if (!write_trainable_params(run_dir + "/trainable_params.safetensors", model)) {
-    std::error_code ec;
-    fs::remove(run_dir + "/trainable_params.safetensors", ec);  // a stale one would be applied too
-  }
+  // Where longlora wrote the trained embed/norm before the adapter directory held them: an old
+  // run's file would be applied together with the new adapter (model/adapter.h).
+  std::error_code ec;
+  fs::remove(run_dir + "/trainable_params.safetensors", ec);
+}
+
+uint64_t run_outputs_bytes(const LlamaModel& model, const TrainOptions& options) {
+  constexpr uint64_t kFiles = 64 * 1024, kPerTensor = 512;  // configs; headers, pickle, alignment
+  if (options.full)
+    return kFiles +
+           static_cast<uint64_t>(parameter_count(model.config())) * dtype_size(model.checkpoint().weight_dtype()) +
+           16 * 1024 * 1024;  // tokenizer
+  const AdapterTensors t = adapter_tensors(model);
+  uint64_t bytes = kFiles;
+  for (const auto& [name, value] : t.lora) bytes += value.nbytes() + name.size() + kPerTensor;
+  for (const auto& [name, value] : t.trained) bytes += 2 * (value.nbytes() + name.size() + kPerTensor);  // both forms
+  return bytes;
 }
 
 }  // namespace ll

@@ -1,5 +1,6 @@
 #include "train/pretrain_data.h"
 
+#include <memory>
 #include <numeric>
 
 #include "core/error.h"
@@ -37,8 +38,8 @@ int64_t append_token_file(TokenStream& stream, TokenFile tokens, int32_t eos_id,
   return documents;
 }
 
-LoadedStream load_stream(const std::string& path, const Tokenizer& tokenizer, const PretrainDataOptions& options) {
-  const DataEncoder encoder(tokenizer);
+LoadedStream load_stream(const std::string& path, const DataVocabulary& vocab, const PretrainDataOptions& options) {
+  std::unique_ptr<DataEncoder> encoder;  // made for the first text file: token files need no tokenizer
   LoadedStream loaded;
   for (const DataFile& file : list_data_files(path)) {
     int64_t remaining = 0;  // documents still allowed; 0 = no limit
@@ -48,13 +49,13 @@ LoadedStream load_stream(const std::string& path, const Tokenizer& tokenizer, co
     }
     if (file.kind == DataFileKind::Tokens) {
       loaded.documents += append_token_file(
-          loaded.stream, open_token_file(file.path, options.token_dtype, tokenizer.vocab_size()),
-          tokenizer.eos_id(), remaining);
+          loaded.stream, open_token_file(file.path, options.token_dtype, vocab.size()), vocab.eos_id(), remaining);
       continue;
     }
+    if (!encoder) encoder = std::make_unique<DataEncoder>(vocab.tokenizer());
     const TextDocuments documents(file, remaining);
     const std::vector<std::string_view> texts = documents.texts();
-    std::vector<std::vector<int32_t>> ids = encoder.encode_all(texts, /*add_bos=*/true, /*add_eos=*/true);
+    std::vector<std::vector<int32_t>> ids = encoder->encode_all(texts, /*add_bos=*/true, /*add_eos=*/true);
     std::vector<int32_t> joined;
     joined.reserve(std::accumulate(ids.begin(), ids.end(), size_t{0},
                                    [](size_t n, const std::vector<int32_t>& d) { return n + d.size(); }));
@@ -71,14 +72,14 @@ LoadedStream load_stream(const std::string& path, const Tokenizer& tokenizer, co
 
 class PretrainData final : public BatchSource {
  public:
-  PretrainData(const std::string& path, LoadedStream loaded, const Tokenizer& tokenizer,
+  PretrainData(const std::string& path, LoadedStream loaded, const DataVocabulary& vocab,
                const PretrainDataOptions& options)
       : stream_(std::move(loaded.stream)),
         context_(options.context),
         rows_(packed_rows(stream_.size(), context_)),
         doc_mask_(options.doc_mask),
-        bos_id_(tokenizer.bos_id()),
-        eos_id_(tokenizer.eos_id()),
+        bos_id_(vocab.bos_id()),
+        eos_id_(vocab.eos_id()),
         walker_(rows_, options.seed, fingerprint(options),
                 [rows = rows_, seed = options.seed, shuffle = options.shuffle](int64_t epoch) {
                   return epoch_order(rows, seed, epoch, shuffle);
@@ -143,15 +144,15 @@ class PretrainData final : public BatchSource {
 
 }  // namespace
 
-std::unique_ptr<BatchSource> open_pretrain_data(const std::string& path, const Tokenizer& tokenizer,
+std::unique_ptr<BatchSource> open_pretrain_data(const std::string& path, const DataVocabulary& vocab,
                                                 const PretrainDataOptions& options) {
   if (options.context < 2)
     fail_expected("--context", "tokens per row", "at least 2", std::to_string(options.context));
-  LoadedStream loaded = load_stream(path, tokenizer, options);
+  LoadedStream loaded = load_stream(path, vocab, options);
   if (loaded.stream.size() < options.context)
     fail_input("", path + " has " + std::to_string(loaded.stream.size()) + " tokens; one row of --context " +
                        std::to_string(options.context) + " needs at least " + std::to_string(options.context));
-  return std::make_unique<PretrainData>(path, std::move(loaded), tokenizer, options);
+  return std::make_unique<PretrainData>(path, std::move(loaded), vocab, options);
 }
 
 }  // namespace ll

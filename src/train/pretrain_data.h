@@ -4,14 +4,15 @@
 // and packed into rows of exactly `context` tokens (train/packing.h: targets are the next token
 // within the row, −100 at its last position; the tail that does not fill a row is dropped).
 // Rows are read in a seeded order, reshuffled every epoch (train/data_order.h). Inputs: see
-// train/data_files.h (text, JSONL, token files, or a directory of them).
+// train/data_files.h (text, JSONL, token files, or a directory of them); only text needs the
+// tokenizer (train/data_vocabulary.h).
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "formats/token_file.h"
-#include "text/tokenizer.h"
+#include "train/data_vocabulary.h"
 #include "train/batch_source.h"
 
 namespace ll {
@@ -29,7 +30,7 @@ struct PretrainDataOptions {
 // Reads, tokenizes and packs `path`. InputError naming the file (and line, for JSONL) for
 // unreadable or malformed input, and "<path> has N tokens; one row of --context C needs at least
 // C" when the data does not fill one row.
-std::unique_ptr<BatchSource> open_pretrain_data(const std::string& path, const Tokenizer& tokenizer,
+std::unique_ptr<BatchSource> open_pretrain_data(const std::string& path, const DataVocabulary& vocab,
                                                 const PretrainDataOptions& options);
 
 }  // namespace ll

@@ -12,6 +12,8 @@
 #include "core/threads.h"
 #include "formats/json_file.h"
 #include "model/memory_plan.h"
+#include "model/position_interpolation.h"
+#include "model/sliding_window.h"
 #include "model/train_step.h"
 #include "train/disk_space.h"
 #include "train/interrupt.h"
@@ -73,7 +75,11 @@ std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool chec
                                                     : parse_precision(options.dtype);
   options.dtype = precision == Precision::F32 ? "f32" : "bf16";
   const LlamaConfig& c = checkpoint->config();
-  if (options.context == 0) options.context = std::llround(static_cast<double>(c.max_position_embeddings) * c.rope_factor);
+  if (options.context == 0) options.context = std::llround(model_context(c));
+  const AttentionMask mask = options.attention_mask();
+  check_sliding_window(c, checkpoint->path(), max_attention_span(mask, options.context),
+                       "longlora " + options.task + " at context " + std::to_string(options.context) + " (" +
+                           attention_mode_name(mask.mode) + " attention)");
   // Before the weights are converted and the masters allocated: a run that cannot fit stops here.
   if (check_memory) {
     if (const auto available = available_memory())
@@ -135,14 +141,7 @@ uint64_t Trainer::disk_bytes_needed() const {
   // end, the kept checkpoints and the outputs (written beside any older ones, then swapped).
   const int64_t during_saves = saves == 0 ? 0 : std::min(keep, existing + saves - 1) + 1 - existing;
   const int64_t at_end = std::min(keep, existing + saves) - existing;
-  uint64_t outputs = 64 * 1024;
-  if (options_.full) {
-    outputs += static_cast<uint64_t>(parameter_count(model_.config())) * dtype_size(model_.checkpoint().weight_dtype()) +
-               16 * 1024 * 1024;  // config, tokenizer
-  } else {
-    for (const TrainableStore::Slot& s : model_.store().slots())
-      outputs += static_cast<uint64_t>(s.numel()) * sizeof(float) + s.name.size() + 128;
-  }
+  const uint64_t outputs = run_outputs_bytes(model_, options_);
   const uint64_t metrics = 1024 * static_cast<uint64_t>(std::max<int64_t>(0, last - done));
   return std::max(static_cast<uint64_t>(std::max<int64_t>(0, during_saves)) * checkpoint,
                   static_cast<uint64_t>(std::max<int64_t>(0, at_end)) * checkpoint + outputs) +

@@ -1,6 +1,8 @@
 // `longlora generate` / `tokenize` / `info` on the real stories260K model, through the binary.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "support/test_support.h"
 
 namespace ll {
@@ -32,6 +34,25 @@ TEST(GenerateCli, ContinuesAPrompt) {
   ASSERT_EQ(r.status, 0) << r.err;
   // The continuation only, starting where the known story continues.
   EXPECT_EQ(r.out.rfind(" She loved to play outside", 0), 0u) << r.out;
+}
+
+TEST(GenerateCli, JsonHoldsTheIdsAndTheText) {
+  LL_REQUIRE_SHARED_DATA();
+  test::TempDir dir;
+  const auto r = test::run_cli({"generate", "--model", test::shared_path("stories260K.gguf"), "--prompt", "Lily saw",
+                                "--greedy", "-n", "12", "--json", dir.file("out.json")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(test::read_file(dir.file("out.json")));
+  const auto tok =
+      test::run_cli({"tokenize", "--model", test::shared_path("stories260K.gguf"), "--text", "Lily saw", "--bos"});
+  std::string prompt_ids;
+  for (const auto& id : j["prompt_tokens"])
+    prompt_ids += (prompt_ids.empty() ? "" : " ") + std::to_string(id.get<int>());
+  EXPECT_EQ(prompt_ids + "\n", tok.out);
+  EXPECT_EQ(j["tokens"].size(), 12u);
+  EXPECT_EQ(j["text"].get<std::string>() + "\n", r.out);  // what was printed, without the closing newline
+  EXPECT_EQ(j["rope_factor"], 1.0);
+  EXPECT_EQ(j["stopped_at_eos"], false);
 }
 
 TEST(GenerateCli, SamplingIsReproducibleForASeed) {

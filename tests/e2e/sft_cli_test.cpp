@@ -92,8 +92,9 @@ TEST_F(SftCli, FirstUpdateLossIsTheLibrarysLossOfTheSameBatches) {
   // The data summary: 12 examples kept, the long one truncated, the share of loss tokens.
   EXPECT_NE(r.err.find("long_alpaca.json: 12 examples"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("of them in the loss (of 12 examples: 1 truncated to 640, 0 skipped"), std::string::npos) << r.err;
-  for (const char* f : {"adapter/adapter_config.json", "adapter/adapter_model.safetensors", "trainable_params.safetensors",
-                        "metrics.jsonl", "checkpoints/step-2/state.json", "checkpoints/step-3/params.safetensors"})
+  for (const char* f :
+       {"adapter/adapter_config.json", "adapter/adapter_model.safetensors", "adapter/trainable_params.bin",
+        "metrics.jsonl", "checkpoints/step-2/state.json", "checkpoints/step-3/params.safetensors"})
     EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
   const json config = json::parse(test::read_file(run + "/train_config.json"));
   EXPECT_EQ(config["options"]["task"], "sft");
@@ -156,12 +157,12 @@ TEST_F(SftCli, ResumedRunEndsBitIdentical) {
   ASSERT_EQ(test::run_cli(sft_args(whole, schedule)).status, 0);
   ASSERT_EQ(test::run_cli(sft_args(resumed, schedule)).status, 0);
   // As if killed right after the checkpoint of update 2: its later state and the outputs are gone.
-  for (const char* gone : {"checkpoints/step-4", "adapter", "trainable_params.safetensors"}) fs::remove_all(resumed + "/" + gone);
+  for (const char* gone : {"checkpoints/step-4", "adapter"}) fs::remove_all(resumed + "/" + gone);
 
   const auto again = test::run_cli({"sft", "--resume", resumed});
   ASSERT_EQ(again.status, 0) << again.err;
   EXPECT_NE(again.err.find("longlora sft: continuing after update 2"), std::string::npos) << again.err;
-  for (const char* f : {"adapter/adapter_model.safetensors", "trainable_params.safetensors",
+  for (const char* f : {"adapter/adapter_model.safetensors", "adapter/trainable_params.bin",
                         "checkpoints/step-4/optimizer.safetensors"})
     EXPECT_TRUE(test::read_file(whole + "/" + f) == test::read_file(resumed + "/" + f)) << f << " differs";
   EXPECT_EQ(metrics_lines(resumed).size(), 4u);

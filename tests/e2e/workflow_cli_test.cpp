@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/half.h"
@@ -52,9 +53,15 @@ TEST(WorkflowCli, TrainEvalMergeExport) {
   EXPECT_EQ(config["rope_scaling"]["factor"], 2.0);  // ceil(1024 / 512), as LongLoRA computes it
   eval({"eval", "--model", dir.file("merged")}, dir.file("merged.json"));
 
-  const auto exported = test::run_cli({"export", "--adapter", run, "--gguf", dir.file("adapter.gguf"), "--merged-gguf",
-                                       dir.file("merged.gguf")});
+  // A llama.cpp adapter cannot carry the trained embeddings/norms: refused unless --lora-only says so.
+  const auto refused = test::run_cli({"export", "--adapter", run, "--gguf", dir.file("adapter.gguf")});
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_NE(refused.err.find("--lora-only"), std::string::npos) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("adapter.gguf")));
+  const auto exported = test::run_cli({"export", "--adapter", run, "--gguf", dir.file("adapter.gguf"), "--lora-only",
+                                       "--merged-gguf", dir.file("merged.gguf")});
   ASSERT_EQ(exported.status, 0) << exported.err;
+  EXPECT_NE(exported.err.find("--rope-scale 2"), std::string::npos) << exported.err;
   eval({"eval", "--model", dir.file("merged.gguf")}, dir.file("merged_gguf.json"));
 
   for (int64_t ctx : {512, 1024}) {

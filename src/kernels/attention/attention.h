@@ -79,6 +79,11 @@ struct AttentionMask {
   std::vector<std::vector<int64_t>> doc_starts;
 };
 
+// The most positions one query of a row of `len` tokens attends to, itself included: len (Causal, or
+// len ≤ G), else G (no S² segment is longer; a rolled group's wrapped keys lie after its queries). What
+// a sliding window of that many positions would leave unchanged.
+int64_t max_attention_span(const AttentionMask& mask, int64_t len);
+
 struct AttentionShape {
   int64_t batch = 1;     // B
   int64_t max_len = 0;   // T: tokens per row of every operand

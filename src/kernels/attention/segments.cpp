@@ -3,6 +3,15 @@
 #include <algorithm>
 #include <cmath>
 
+namespace ll {
+
+int64_t max_attention_span(const AttentionMask& mask, int64_t len) {
+  if (mask.mode == AttentionMode::Causal) return len;
+  return std::min(len, attn::s2_group_size(mask, len));
+}
+
+}  // namespace ll
+
 namespace ll::attn {
 
 int64_t s2_group_size(const AttentionMask& mask, int64_t len) {

@@ -24,6 +24,26 @@ std::vector<Segment> segs(const AttentionMask& m, int64_t len, int cls, std::vec
   return attn::row_segments(m, len, cls, docs);
 }
 
+// max_attention_span (what a sliding window must cover to change nothing) is the largest t − s + 1 over
+// the pairs the mask lets see each other, for every mode, group and length around the group.
+TEST(AttentionSegments, MaxSpanIsTheWidestVisiblePair) {
+  for (AttentionMode mode : {AttentionMode::Causal, AttentionMode::S2Shift, AttentionMode::S2Roll})
+    for (int64_t group : {1, 4, 7, 8})
+      for (int64_t len = 1; len <= 19; ++len) {
+        const AttentionMask m = s2(mode, group);
+        int64_t widest = 0;
+        for (int cls = 0; cls < 2; ++cls)
+          for (int64_t t = 0; t < len; ++t)
+            for (int64_t s = 0; s < len; ++s)
+              if (attn_test::visible(m, len, cls, {}, t, s)) widest = std::max(widest, t - s + 1);
+        EXPECT_EQ(max_attention_span(m, len), widest)
+            << attention_mode_name(mode) << ", group " << group << ", length " << len;
+      }
+  AttentionMask ratio;
+  ratio.mode = AttentionMode::S2Shift;  // G = floor(len / 4): LongLoRA's default at 16384 is 4096
+  EXPECT_EQ(max_attention_span(ratio, 16384), 4096);
+}
+
 TEST(AttentionSegments, ShiftLayoutOfLongLoRAsFlashPath) {
   const AttentionMask m = s2(AttentionMode::S2Shift, 8);
   EXPECT_EQ(segs(m, 16, 0), (std::vector<Segment>{{0, 8}, {8, 16}}));

@@ -230,7 +230,7 @@ TEST(CheckpointBadInput, NotAModel) {
   expect_input_error([&] { ModelCheckpoint::open(dir.file("fake.gguf")); }, {dir.file("fake.gguf"), "magic"});
   test::write_file(dir.file("config.json"), R"({"model_type": "gpt2"})");
   expect_input_error([&] { ModelCheckpoint::open(dir.path()); },
-                     {dir.file("config.json"), "not a LLaMA model"});
+                     {dir.file("config.json"), "not a model longlora runs", "gpt2"});
 }
 
 TEST(LlamaTensorNames, HfAndGgufNamesMapBothWays) {

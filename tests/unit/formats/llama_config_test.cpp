@@ -125,15 +125,209 @@ TEST(LlamaConfig, WritesBackWithLinearScaling) {
   EXPECT_EQ(parse(dir, made).head_dim, 4);
 }
 
-TEST(LlamaConfigBadInput, NotALlama) {
+TEST(LlamaConfigBadInput, NotAFamilyWeRun) {
   json j = small_config();
   j["model_type"] = "gpt2";
-  expect_config_error(j, {"model_type", "not a LLaMA model", "gpt2"});
-  j["model_type"] = "mistral";
-  expect_config_error(j, {"not a LLaMA model", "mistral"});
+  expect_config_error(j, {"model_type", "not a model longlora runs", "\"mistral\"", "\"qwen2\"", "gpt2"});
+  j["model_type"] = "mixtral";  // Mistral's sibling, but a mixture of experts
+  expect_config_error(j, {"model_type", "mixtral"});
   j.erase("model_type");
   j["architectures"] = {"GPT2LMHeadModel"};
-  expect_config_error(j, {"not a LLaMA model"});
+  expect_config_error(j, {"not a model longlora runs", "Qwen2ForCausalLM"});
+}
+
+// A Mistral and a Qwen2 config as transformers 4.47's save_pretrained writes them (abridged).
+json mistral_config() {
+  json j = small_config();
+  j["architectures"] = {"MistralForCausalLM"};
+  j["model_type"] = "mistral";
+  j["sliding_window"] = 4096;
+  j["tie_word_embeddings"] = false;
+  return j;
+}
+
+json qwen2_config() {
+  json j = small_config();
+  j["architectures"] = {"Qwen2ForCausalLM"};
+  j["model_type"] = "qwen2";
+  j["use_sliding_window"] = false;
+  j["sliding_window"] = 131072;  // as Qwen2 releases write it: unused while use_sliding_window is false
+  j["max_window_layers"] = 21;
+  j["rope_theta"] = 1000000.0;
+  return j;
+}
+
+TEST(LlamaConfig, Families) {
+  test::TempDir dir;
+  LlamaConfig c = parse(dir, small_config());
+  EXPECT_EQ(c.family, ModelFamily::Llama);
+  EXPECT_FALSE(c.qkv_bias || c.o_bias);
+  EXPECT_EQ(c.sliding_window, 0);
+
+  json j = mistral_config();
+  c = parse(dir, j);
+  EXPECT_EQ(c.family, ModelFamily::Mistral);
+  EXPECT_EQ(c.sliding_window, 4096);
+  EXPECT_FALSE(c.qkv_bias || c.o_bias);
+  j["sliding_window"] = nullptr;  // Mistral v0.2 and later
+  EXPECT_EQ(parse(dir, j).sliding_window, 0);
+  j.erase("sliding_window");  // absent: transformers' default
+  j.erase("max_position_embeddings");
+  c = parse(dir, j);
+  EXPECT_EQ(c.sliding_window, 4096);
+  EXPECT_EQ(c.max_position_embeddings, 4096 * 32);
+  j.erase("model_type");  // the architecture alone names the family
+  EXPECT_EQ(parse(dir, j).family, ModelFamily::Mistral);
+
+  j = qwen2_config();
+  c = parse(dir, j);
+  EXPECT_EQ(c.family, ModelFamily::Qwen2);
+  EXPECT_TRUE(c.qkv_bias);
+  EXPECT_FALSE(c.o_bias);
+  EXPECT_EQ(c.sliding_window, 0);  // use_sliding_window false
+  EXPECT_EQ(c.rope_theta, 1e6);
+  EXPECT_TRUE(c.tie_word_embeddings);
+  j["use_sliding_window"] = true;
+  j["sliding_window"] = 64;
+  EXPECT_EQ(parse(dir, j).sliding_window, 64);
+  j.erase("max_position_embeddings");
+  EXPECT_EQ(parse(dir, j).max_position_embeddings, 32768);
+
+  j = small_config();
+  j["attention_bias"] = true;  // LLaMA's: q, k, v and o
+  c = parse(dir, j);
+  EXPECT_TRUE(c.qkv_bias && c.o_bias);
+  j["mlp_bias"] = false;
+  j["hidden_act"] = "silu";
+  EXPECT_TRUE(parse(dir, j).o_bias);
+}
+
+TEST(LlamaConfig, WritesBackTheFamily) {
+  test::TempDir dir;
+  for (const json& j : {mistral_config(), qwen2_config()}) {
+    json raw = j;
+    raw.erase("architectures");  // from_config(...).config.to_dict() has none until a model saves it
+    for (const json& in : {j, raw}) {
+      const LlamaConfig c = parse(dir, in);
+      const json out = to_hf_config_json(c);
+      EXPECT_EQ(out["model_type"], j["model_type"]);
+      EXPECT_EQ(out["architectures"], j["architectures"]);
+      const LlamaConfig back = parse(dir, out);
+      EXPECT_EQ(back.family, c.family);
+      EXPECT_EQ(back.qkv_bias, c.qkv_bias);
+      EXPECT_EQ(back.sliding_window, c.sliding_window);
+      EXPECT_EQ(back.rope_theta, c.rope_theta);
+    }
+  }
+  json j = qwen2_config();
+  j["use_sliding_window"] = true;
+  j["sliding_window"] = 64;
+  const json out = to_hf_config_json(parse(dir, j));
+  EXPECT_EQ(out["use_sliding_window"], true);
+  EXPECT_EQ(out["sliding_window"], 64);
+  EXPECT_EQ(out["max_window_layers"], 21);  // unknown to longlora: kept
+  j = small_config();
+  j["attention_bias"] = true;
+  EXPECT_EQ(to_hf_config_json(parse(dir, j))["attention_bias"], true);
+  LlamaConfig bare;  // filled by hand: the family's names
+  bare.family = ModelFamily::Mistral;
+  bare.hidden_size = 16, bare.intermediate_size = 24, bare.num_layers = 1, bare.num_heads = 2;
+  bare.num_kv_heads = 1, bare.head_dim = 8, bare.vocab_size = 10;
+  const json made = to_hf_config_json(bare);
+  EXPECT_EQ(made["architectures"], json({"MistralForCausalLM"}));
+  EXPECT_EQ(made["model_type"], "mistral");
+  EXPECT_TRUE(made["sliding_window"].is_null());
+  EXPECT_EQ(parse(dir, made).sliding_window, 0);
+}
+
+// Llama 3.1's rope_scaling, as its config.json has it.
+json llama3_config() {
+  json j = small_config();
+  j["max_position_embeddings"] = 131072;
+  j["rope_scaling"] = {{"factor", 8.0},
+                       {"low_freq_factor", 1.0},
+                       {"high_freq_factor", 4.0},
+                       {"original_max_position_embeddings", 8192},
+                       {"rope_type", "llama3"}};
+  return j;
+}
+
+TEST(LlamaConfig, Llama3RopeScaling) {
+  test::TempDir dir;
+  const LlamaConfig c = parse(dir, llama3_config());
+  ASSERT_TRUE(c.llama3.has_value());
+  EXPECT_EQ(c.rope_factor, 8.0);
+  EXPECT_EQ(c.llama3->low_freq_factor, 1.0);
+  EXPECT_EQ(c.llama3->high_freq_factor, 4.0);
+  EXPECT_EQ(c.llama3->original_max_position_embeddings, 8192);
+  EXPECT_EQ(c.rope_theta, 500000.0);
+
+  LlamaConfig scaled = c;  // what running at 2 × 131072 makes of it (model/position_interpolation.h)
+  scaled.rope_factor = 16;
+  scaled.max_position_embeddings = 262144;
+  const json out = to_hf_config_json(scaled);
+  EXPECT_EQ(out["rope_scaling"], json({{"rope_type", "llama3"},
+                                       {"factor", 16.0},
+                                       {"low_freq_factor", 1.0},
+                                       {"high_freq_factor", 4.0},
+                                       {"original_max_position_embeddings", 8192}}));
+  const LlamaConfig back = parse(dir, out);
+  ASSERT_TRUE(back.llama3.has_value());
+  EXPECT_EQ(back.rope_factor, 16.0);
+  EXPECT_EQ(back.max_position_embeddings, 262144);
+  EXPECT_EQ(back.llama3->original_max_position_embeddings, 8192);
+
+  json j = llama3_config();
+  j["rope_scaling"].erase("rope_type");
+  j["rope_scaling"]["type"] = "llama3";  // the older key
+  EXPECT_TRUE(parse(dir, j).llama3.has_value());
+}
+
+TEST(LlamaConfigBadInput, Llama3RopeScalingFields) {
+  const auto with = [](const char* key, const json& value) {
+    json j = llama3_config();
+    if (value.is_discarded()) j["rope_scaling"].erase(key);
+    else j["rope_scaling"][key] = value;
+    return j;
+  };
+  const json absent = json(json::value_t::discarded);
+  expect_config_error(with("low_freq_factor", absent), {"rope_scaling", "missing field 'low_freq_factor'"});
+  expect_config_error(with("high_freq_factor", absent), {"rope_scaling", "missing field 'high_freq_factor'"});
+  expect_config_error(with("original_max_position_embeddings", absent),
+                      {"rope_scaling", "missing field 'original_max_position_embeddings'"});
+  expect_config_error(with("factor", absent), {"rope_scaling", "missing field 'factor'"});
+  expect_config_error(with("high_freq_factor", "4"), {"rope_scaling.high_freq_factor", "a number", "\"4\""});
+  expect_config_error(with("high_freq_factor", 1.0), {"rope_scaling.high_freq_factor", "above low_freq_factor", "1.0"});
+  expect_config_error(with("low_freq_factor", 0.0), {"rope_scaling.low_freq_factor", "positive", "0.0"});
+  expect_config_error(with("original_max_position_embeddings", 8192.5),
+                      {"rope_scaling", "original_max_position_embeddings", "a positive integer", "8192.5"});
+  expect_config_error(with("original_max_position_embeddings", 0),
+                      {"rope_scaling", "original_max_position_embeddings", "a positive integer"});
+  expect_config_error(with("factor", -8.0), {"rope_scaling", "factor", "positive"});
+  expect_config_error(with("rope_type", "longrope"), {"rope_scaling.rope_type", "\"llama3\"", "longrope"});
+}
+
+TEST(LlamaConfigBadInput, FamilyFields) {
+  json j = small_config();
+  j["mlp_bias"] = true;
+  expect_config_error(j, {"mlp_bias", "not supported", "true"});
+  j = small_config();
+  j["attention_bias"] = "yes";
+  expect_config_error(j, {"attention_bias", "true or false"});
+  j = small_config();
+  j["hidden_act"] = "gelu";
+  expect_config_error(j, {"hidden_act", "silu", "gelu"});
+  j = mistral_config();
+  j["sliding_window"] = 0;
+  expect_config_error(j, {"sliding_window", "a positive integer", "0"});
+  j["sliding_window"] = "4096";
+  expect_config_error(j, {"sliding_window", "a positive integer"});
+  j = qwen2_config();
+  j["use_sliding_window"] = 1;
+  expect_config_error(j, {"use_sliding_window", "true or false"});
+  j["use_sliding_window"] = true;
+  j["sliding_window"] = -4;
+  expect_config_error(j, {"sliding_window", "a positive integer", "-4"});
 }
 
 TEST(LlamaConfigBadInput, MalformedJson) {
@@ -145,12 +339,14 @@ TEST(LlamaConfigBadInput, MalformedJson) {
                      {dir.file("absent.json"), "cannot open"});
 }
 
-TEST(LlamaConfigBadInput, RopeScalingOtherThanLinear) {
+TEST(LlamaConfigBadInput, RopeScalingOtherThanLinearOrLlama3) {
   json j = small_config();
-  for (const char* type : {"dynamic", "yarn", "llama3"}) {
+  for (const char* type : {"dynamic", "yarn"}) {
     j["rope_scaling"] = {{"type", type}, {"factor", 2.0}};
-    expect_config_error(j, {"rope_scaling.type", "\"linear\"", type});
+    expect_config_error(j, {"rope_scaling.rope_type", "\"linear\"", "\"llama3\"", type});
   }
+  j["rope_scaling"] = {{"type", "llama3"}, {"factor", 2.0}};  // llama3 without its fields
+  expect_config_error(j, {"rope_scaling", "missing field 'low_freq_factor'"});
   j["rope_scaling"] = {{"type", "linear"}};
   expect_config_error(j, {"rope_scaling", "factor"});
   j["rope_scaling"] = {{"type", "linear"}, {"factor", -2}};
@@ -309,6 +505,13 @@ TEST(LlamaConfigBadInput, FromGguf) {
     f.w.add_u32("llama.vocab_size", 10);
     f.w.add_u32("llama.attention.head_count_kv", 3);
     expect_input_error([&] { f.read(dir); }, {p, "num_key_value_heads 3 does not divide"});
+  }
+  {
+    GgufConfigFile f;  // Llama 3.1 as llama.cpp converts it: llama3 scaling as per-frequency divisors
+    f.w.add_u32("llama.vocab_size", 10);
+    const OwnedTensor freqs = test::random_tensor(DType::F32, {2}, 4);
+    f.w.add_tensor("rope_freqs.weight", freqs.view());
+    expect_input_error([&] { f.read(dir); }, {p, "rope_freqs.weight", "llama3", "HF directory"});
   }
 }
 

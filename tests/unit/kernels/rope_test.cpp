@@ -66,6 +66,46 @@ TEST(Rope, TableMatchesExactAnglesAtSmallPositions) {
   }
 }
 
+// Llama 3.1's frequency-dependent scaling (8B: D 128, theta 5e5, factor 8, low/high freq factors 1/4,
+// original context 8192) against the formula in double: wavelengths below 8192/4 keep their frequency
+// exactly, those above 8192/1 are divided by 8 exactly (one f32 division), those between follow the
+// smooth interpolation within f32 rounding; and the table built from them rotates by p · inv_freq.
+TEST(Rope, Llama3FrequenciesMatchTheFormula) {
+  const int D = 128;
+  const double theta = 500000.0, factor = 8, low = 1, high = 4, original = 8192;
+  const std::vector<float> inv = rope_inv_freq(D, theta);
+  const std::vector<float> scaled = llama3_inv_freq(inv, factor, low, high, original);
+  ASSERT_EQ(scaled.size(), static_cast<size_t>(D / 2));
+  int bands[3] = {0, 0, 0};
+  for (int i = 0; i < D / 2; ++i) {
+    const double wavelen = 2 * M_PI / inv[i];
+    if (wavelen < original / high) {
+      ++bands[0];
+      EXPECT_EQ(scaled[i], inv[i]) << "high frequency " << i;
+    } else if (wavelen > original / low) {
+      ++bands[2];
+      EXPECT_EQ(scaled[i], inv[i] / 8.0f) << "low frequency " << i;
+    } else {
+      ++bands[1];
+      const double s = (original / wavelen - low) / (high - low);
+      const double want = (1 - s) * inv[i] / factor + s * inv[i];
+      EXPECT_NEAR(scaled[i], want, 1e-6 * want) << "medium frequency " << i;
+      EXPECT_GT(scaled[i], inv[i] / 8.0f);
+      EXPECT_LT(scaled[i], inv[i]);
+    }
+  }
+  EXPECT_GT(bands[0], 0);
+  EXPECT_GT(bands[1], 0);
+  EXPECT_GT(bands[2], 0);
+  const RopeTable table(scaled, 1.0, 5000);
+  for (int64_t p : {1, 77, 4999})
+    for (int i = 0; i < D / 2; i += 9) {
+      const float angle = static_cast<float>(p) * scaled[i];
+      EXPECT_EQ(table.cos(p)[i], static_cast<float>(std::cos(static_cast<double>(angle))));
+      EXPECT_EQ(table.sin(p)[i], static_cast<float>(std::sin(static_cast<double>(angle))));
+    }
+}
+
 // Forward on a strided block: every head rotated as the double reference says, the columns outside
 // the block untouched.
 TEST(Rope, ForwardMatchesDoubleReferenceOnStridedBlock) {

@@ -12,17 +12,20 @@
 #include "model/adapter.h"
 #include "model/forward.h"
 #include "support/test_support.h"
+#include "unit/formats/formats_test_util.h"
 
 namespace ll {
 namespace {
 
 // A PEFT adapter directory with rank-`r` LoRA on q/v of every layer of stories260K (dim 64,
 // q 64×64, v 32×64), random values; `in` overrides the in-features to make a mismatching one.
-void write_adapter(const std::string& dir, int64_t r, int64_t in, const std::string& targets_json) {
+// `extra` (tensors) goes into adapter_model.safetensors too, `config_extra` into the config.
+void write_adapter(const std::string& dir, int64_t r, int64_t in, const std::string& targets_json,
+                   const NamedTensors& extra = {}, const std::string& config_extra = "") {
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/adapter_config.json")
       << "{\"peft_type\": \"LORA\", \"task_type\": \"CAUSAL_LM\", \"r\": " << r
-      << ", \"lora_alpha\": 16, \"lora_dropout\": 0.0, \"target_modules\": " << targets_json << "}";
+      << ", \"lora_alpha\": 16, \"lora_dropout\": 0.0, \"target_modules\": " << targets_json << config_extra << "}";
   std::mt19937 rng(1);
   std::normal_distribution<float> nd(0.f, 0.1f);
   std::vector<OwnedTensor> keep;
@@ -37,6 +40,7 @@ void write_adapter(const std::string& dir, int64_t r, int64_t in, const std::str
       tensors.push_back({m + ".lora_A.weight", keep[keep.size() - 2].view()});
       tensors.push_back({m + ".lora_B.weight", keep.back().view()});
     }
+  tensors.insert(tensors.end(), extra.begin(), extra.end());
   write_safetensors(dir + "/adapter_model.safetensors", tensors);
 }
 
@@ -123,6 +127,60 @@ TEST(Adapter, LongLoRAPadRowGrowsTheVocabulary) {
   EXPECT_EQ(model->current_weight("model.norm.weight", keep).as<float>()[3], 1.5f);
   EXPECT_EQ(model->current_weight("model.embed_tokens.weight", keep).as<float>()[512 * 64 + 5],
             embed.as<float>()[512 * 64 + 5]);
+}
+
+OwnedTensor filled(std::initializer_list<int64_t> shape, float value) {
+  OwnedTensor t(DType::F32, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.as<float>()[i] = value;
+  return t;
+}
+
+// Both forms of trained weights: LongLoRA's trainable_params first, then PEFT's modules_to_save
+// copies in adapter_model over them, as LongLoRA's scripts + PeftModel.from_pretrained apply them.
+TEST(Adapter, PeftModulesToSaveEntriesWinOverTrainableParams) {
+  LL_REQUIRE_SHARED_DATA();
+  test::TempDir dir;
+  const OwnedTensor two = filled({64}, 2.0f), one_and_half = filled({64}, 1.5f), half = filled({64}, 0.5f);
+  write_adapter(dir.file("a"), 4, 64, "[\"q_proj\", \"v_proj\"]", {{"base_model.model.model.norm.weight", two.view()}},
+                ", \"modules_to_save\": [\"model.norm\"]");
+  write_safetensors(
+      dir.file("a/trainable_params.safetensors"),
+      {{"model.norm.weight", one_and_half.view()}, {"model.layers.0.input_layernorm.weight", half.view()}});
+  auto model = LlamaModel::open(test::shared_path("stories260K-hf"), ModelOptions{});
+  OwnedTensor keep;  // (host copies of device tensors: none on the CPU)
+  apply_adapter(*model, locate_adapter(dir.file("a")));
+  EXPECT_EQ(model->current_weight("model.norm.weight", keep).as<float>()[7], 2.0f);
+  EXPECT_EQ(model->current_weight("model.layers.0.input_layernorm.weight", keep).as<float>()[7], 0.5f);
+  EXPECT_EQ(model->lora_adapters().size(), 10u);
+}
+
+TEST(Adapter, TrainedModulesTheFilesLackAreAnError) {
+  LL_REQUIRE_SHARED_DATA();
+  test::TempDir dir;
+  // "norm" selects every norm (PEFT's suffix rule); the file holds only the final one.
+  const OwnedTensor norm = filled({64}, 2.0f);
+  write_adapter(dir.file("a"), 4, 64, "[\"q_proj\", \"v_proj\"]", {{"base_model.model.model.norm.weight", norm.view()}},
+                ", \"modules_to_save\": [\"norm\"]");
+  auto model = LlamaModel::open(test::shared_path("stories260K-hf"), ModelOptions{});
+  OwnedTensor keep;  // (host copies of device tensors: none on the CPU)
+  test::expect_input_error([&] { apply_adapter(*model, locate_adapter(dir.file("a"))); },
+                           {dir.file("a/adapter_config.json"), "modules_to_save [\"norm\"]",
+                            "'model.layers.0.input_layernorm' was trained",
+                            "'base_model.model.model.layers.0.input_layernorm.weight'"});
+  EXPECT_EQ(model->current_weight("model.norm.weight", keep).as<float>()[0],
+            model->checkpoint().tensor("model.norm.weight").as<float>()[0])
+      << "nothing is applied before the check";
+}
+
+TEST(Adapter, LoraTensorsOtherThanPairsAreRefused) {
+  LL_REQUIRE_SHARED_DATA();
+  test::TempDir dir;
+  const OwnedTensor magnitude = filled({64}, 1.0f);  // DoRA's
+  const std::string name = "base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector";
+  write_adapter(dir.file("a"), 4, 64, "[\"q_proj\", \"v_proj\"]", {{name, magnitude.view()}});
+  auto model = LlamaModel::open(test::shared_path("stories260K-hf"), ModelOptions{});
+  test::expect_input_error([&] { apply_adapter(*model, locate_adapter(dir.file("a"))); },
+                           {dir.file("a/adapter_model.safetensors"), name, "only LoRA pairs"});
 }
 
 }  // namespace

@@ -73,7 +73,7 @@ TEST_F(DiskFaults, WriteFailingHalfwayKeepsThePreviousCheckpoint) {
 
   // With room again, the run finishes as if nothing had happened.
   ASSERT_EQ(run({"train", "--resume", r}, {}, &log), 0) << log;
-  for (const char* f : {"adapter/adapter_model.safetensors", "trainable_params.safetensors",
+  for (const char* f : {"adapter/adapter_model.safetensors", "adapter/trainable_params.bin",
                         "checkpoints/step-12/params.safetensors", "checkpoints/step-12/optimizer.safetensors"})
     EXPECT_TRUE(test::read_file(dir.file("whole/") + f) == test::read_file(r + "/" + f)) << f;
 }

@@ -46,7 +46,7 @@ class Interruption : public ::testing::Test {
   // The run's outputs and final checkpoint equal the uninterrupted run's, byte for byte.
   void expect_same_as_whole(const std::string& run) const {
     for (const std::string f :
-         {"adapter/adapter_model.safetensors", "adapter/adapter_config.json", "trainable_params.safetensors",
+         {"adapter/adapter_model.safetensors", "adapter/adapter_config.json", "adapter/trainable_params.bin",
           "checkpoints/step-12/params.safetensors", "checkpoints/step-12/optimizer.safetensors",
           "checkpoints/step-12/state.json"}) {
       ASSERT_TRUE(fs::exists(run + "/" + f)) << f;

@@ -223,7 +223,7 @@ TEST_F(NumericFaults, SkipDiscardsTheUpdateCountsItAndResumesBitIdentical) {
   EXPECT_EQ(resumed.trainer->steps_done(), 4);
   resumed.trainer->train();
   EXPECT_EQ(resumed.trainer->skipped_steps(), 1);
-  for (const char* f : {"adapter/adapter_model.safetensors", "trainable_params.safetensors",
+  for (const char* f : {"adapter/adapter_model.safetensors", "adapter/trainable_params.bin",
                         "checkpoints/step-6/params.safetensors", "checkpoints/step-6/optimizer.safetensors",
                         "checkpoints/step-6/state.json"})
     EXPECT_TRUE(test::read_file(dir.file("whole/") + f) == test::read_file(dir.file("resumed/") + f)) << f;

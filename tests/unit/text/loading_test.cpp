@@ -102,7 +102,7 @@ TEST(Loading, DirectoriesWithAndWithoutTokenizerModel) {
   EXPECT_NE(dynamic_cast<const SentencePieceTokenizer*>(from_dir.get()), nullptr);
   TempDir empty;
   expect_input_error([&] { load_tokenizer(empty.path()); },
-                     {"no tokenizer: " + empty.path() + " has no tokenizer.model and is not a GGUF file"});
+                     {"no tokenizer: " + empty.path() + " has no tokenizer.model or tokenizer.json and is not a GGUF file"});
 }
 
 TEST(Loading, VocabularyOnlyForModelsVocabTokenizerReproduces) {
@@ -186,7 +186,7 @@ TEST(GgufVocab, CheckpointsBringTheirTokenizer) {
     std::filesystem::copy_file(shared_path(std::string("stories260K-hf/") + name), dir.file(name));
   const auto bare = ModelCheckpoint::open(dir.path());
   expect_input_error([&] { load_tokenizer(*bare); },
-                     {"no tokenizer: " + dir.path() + " has no tokenizer.model and is not a GGUF file"});
+                     {"no tokenizer: " + dir.path() + " has no tokenizer.model or tokenizer.json and is not a GGUF file"});
 }
 
 // A small GGUF holding only a vocabulary's metadata.

@@ -61,5 +61,40 @@ TEST(Utf8, BytePieces) {
     EXPECT_FALSE(parse_byte_piece(bad).has_value()) << bad;
 }
 
+// Python's bytes.decode("utf-8", errors="replace") and Rust's from_utf8_lossy: one U+FFFD per
+// maximal subpart (the expectations are Python's output).
+TEST(Utf8, AppendLossyReplacesMaximalSubparts) {
+  const std::string r(utf8::kReplacement);
+  const std::pair<std::string, std::string> cases[] = {
+      {"\xE2\x82", r},
+      {"\xE2\x82" "A", r + "A"},
+      {"\xE0\x80", r + r},              // E0 must be followed by A0..BF
+      {"\xF0\x9F\x98", r},
+      {"\xC0\xAF", r + r},              // C0 never leads
+      {"\xED\xA0\x80", r + r + r},      // a surrogate: ED allows 80..9F only
+      {"\xF4\x90\x80\x80", r + r + r + r},
+      {"\xFF\xFE", r + r},
+      {"a\x80" "b", "a" + r + "b"},
+      {"\xF0\x9F\x98\x80\xE2", "\xF0\x9F\x98\x80" + r},
+      {"plain \xC3\xA9", "plain \xC3\xA9"},
+  };
+  for (const auto& [bytes, want] : cases) {
+    std::string out = "^";
+    utf8::append_lossy(out, bytes);
+    EXPECT_EQ(out, "^" + want) << ::testing::PrintToString(bytes);
+    EXPECT_TRUE(utf8::is_valid(out));
+  }
+  EXPECT_FALSE(utf8::is_valid("\xE2\x82"));
+}
+
+TEST(Utf8, CodePoints) {
+  for (uint32_t cp : {0u, 0x41u, 0x7Fu, 0x80u, 0x7FFu, 0x800u, 0xFFFDu, 0x10000u, 0x1F600u, 0x10FFFFu}) {
+    std::string s;
+    utf8::append_code_point(s, cp);
+    EXPECT_EQ(utf8::valid_char_length(s), s.size());
+    EXPECT_EQ(utf8::code_point(s), cp);
+  }
+}
+
 }  // namespace
 }  // namespace ll::test

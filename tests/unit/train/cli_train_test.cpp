@@ -62,9 +62,9 @@ TEST_F(TrainCli, WritesAdapterMetricsAndSettings) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("lr-scheduler"), std::string::npos) << "effective settings are printed at start";
   EXPECT_NE(r.err.find("step 3/3"), std::string::npos) << r.err;
-  for (const char* f : {"adapter/adapter_config.json", "adapter/adapter_model.safetensors", "trainable_params.safetensors",
-                        "train_config.json", "metrics.jsonl", "checkpoints/step-2/state.json",
-                        "checkpoints/step-3/params.safetensors"})
+  for (const char* f :
+       {"adapter/adapter_config.json", "adapter/adapter_model.safetensors", "adapter/trainable_params.bin",
+        "train_config.json", "metrics.jsonl", "checkpoints/step-2/state.json", "checkpoints/step-3/params.safetensors"})
     EXPECT_TRUE(fs::exists(dir.file("run/") + f)) << f;
   const auto config = nlohmann::json::parse(test::read_file(dir.file("run/train_config.json")));
   EXPECT_EQ(config["options"]["context"], 64);
@@ -116,9 +116,10 @@ TEST_F(TrainCli, KilledAfterACheckpointAndResumedEndsBitIdentical) {
   const auto resumed = test::run_cli({"train", "--resume", dir.file("killed")});
   ASSERT_EQ(resumed.status, 0) << resumed.err;
   EXPECT_NE(resumed.err.find("continuing after update"), std::string::npos) << resumed.err;
-  for (const char* f : {"adapter/adapter_model.safetensors", "adapter/adapter_config.json", "trainable_params.safetensors",
-                        "checkpoints/step-40/params.safetensors", "checkpoints/step-40/optimizer.safetensors",
-                        "checkpoints/step-40/state.json", "train_config.json"}) {
+  for (const char* f :
+       {"adapter/adapter_model.safetensors", "adapter/adapter_config.json", "adapter/trainable_params.bin",
+        "checkpoints/step-40/params.safetensors", "checkpoints/step-40/optimizer.safetensors",
+        "checkpoints/step-40/state.json", "train_config.json"}) {
     ASSERT_TRUE(fs::exists(dir.file("killed/") + f)) << f;
     EXPECT_TRUE(test::read_file(dir.file("whole/") + f) == test::read_file(dir.file("killed/") + f)) << f << " differs";
   }
@@ -142,9 +143,14 @@ TEST_F(TrainCli, ContextLongerThanTheDataIsRefusedByTheDataLayer) {
   EXPECT_FALSE(fs::exists(dir.file("run/checkpoints")));
 }
 
-TEST_F(TrainCli, ModelWithoutTokenizerIsRefused) {
+TEST_F(TrainCli, ModelWithoutTokenizerTrainsOnTokenFilesButNotOnText) {
   fs::remove(dir.file("model/tokenizer.model"));
-  expect_refused(train_args(dir.file("run")), "tokenizer");
+  const auto tokens = test::run_cli(train_args(dir.file("run"), {"--max-steps", "1"}));
+  EXPECT_EQ(tokens.status, 0) << tokens.err;
+  test::write_file(dir.file("story.txt"), "Once upon a time there was a little girl named Lily.\n");
+  std::vector<std::string> text = train_args(dir.file("text_run"), {"--max-steps", "1"});
+  text[4] = dir.file("story.txt");  // --data
+  expect_refused(text, "no tokenizer: " + dir.file("model"));
 }
 
 TEST_F(TrainCli, OutputDirectoryHoldingARunNeedsResume) {

@@ -1,4 +1,5 @@
-// What a finished run leaves: the PEFT adapter directory and LongLoRA's trainable_params, or with
+// What a finished run leaves: a self-contained PEFT adapter directory (LoRA pairs, the trained
+// embed/norm as PEFT's modules_to_save entries and as LongLoRA's trainable_params.bin), or with
 // --full an HF model directory that longlora opens again with the trained weights.
 #include <gtest/gtest.h>
 
@@ -7,6 +8,7 @@
 
 #include "core/half.h"
 #include "formats/tensor_store.h"
+#include "formats/torch_bin.h"
 #include "support/test_support.h"
 #include "text/tokenizer.h"
 #include "train/trainer.h"
@@ -55,6 +57,7 @@ TEST(Outputs, PeftAdapterAndTrainableParams) {
   EXPECT_EQ(config["bias"], "none");
   EXPECT_EQ(config["fan_in_fan_out"], false);
   EXPECT_EQ(config["inference_mode"], true);
+  EXPECT_EQ(config["modules_to_save"], nlohmann::json({"embed_tokens", "norm"}));  // "norm": every norm
 
   // PEFT names and shapes: A [r, in], B [out, r], f32, holding the trained values.
   const TensorStore adapter = TensorStore::open_file(dir.file("run/adapter/adapter_model.safetensors"));
@@ -73,8 +76,6 @@ TEST(Outputs, PeftAdapterAndTrainableParams) {
       want_names.insert(pre + module + ".lora_B.weight");
     }
   }
-  const auto names = adapter.names();
-  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), want_names);
   for (const LoraAdapter* a : model->lora_adapters()) {
     EXPECT_TRUE(same_bytes(adapter.get(a->name_A()), a->A.value)) << a->name_A();
     EXPECT_TRUE(same_bytes(adapter.get(a->name_B()), a->B.value)) << a->name_B();
@@ -83,8 +84,9 @@ TEST(Outputs, PeftAdapterAndTrainableParams) {
     EXPECT_GT(b_abs, 0) << a->name_B() << " is still zero after training";
   }
 
-  // trainable_params.safetensors: the embedding and every norm under HF names, f32.
-  const TensorStore extra = TensorStore::open_file(dir.file("run/trainable_params.safetensors"));
+  // The embedding and every norm, trained, f32: under HF names in trainable_params.bin (LongLoRA's
+  // form, torch.save), and under PEFT's modules_to_save names in adapter_model.safetensors.
+  const TorchBinFile extra = TorchBinFile::open(dir.file("run/adapter/trainable_params.bin"));
   std::set<std::string> want_extra = {"model.embed_tokens.weight", "model.norm.weight"};
   for (int l = 0; l < 2; ++l)
     for (const char* norm : {"input_layernorm", "post_attention_layernorm"})
@@ -93,6 +95,13 @@ TEST(Outputs, PeftAdapterAndTrainableParams) {
   EXPECT_EQ(std::set<std::string>(extra_names.begin(), extra_names.end()), want_extra);
   EXPECT_TRUE(same_bytes(extra.get("model.embed_tokens.weight", {512, C}), model->embed_master.value));
   EXPECT_TRUE(same_bytes(extra.get("model.norm.weight", {C}), model->final_norm.value));
+  for (const std::string& name : want_extra) {
+    want_names.insert("base_model.model." + name);
+    EXPECT_TRUE(same_bytes(adapter.get("base_model.model." + name), extra.get(name))) << name;
+  }
+  const auto names = adapter.names();
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), want_names);
+  EXPECT_FALSE(fs::exists(dir.file("run/trainable_params.safetensors")));
   EXPECT_FALSE(fs::exists(dir.file("run/model")));
 }
 
@@ -102,8 +111,10 @@ TEST(Outputs, PlainLoraWritesNoTrainableParams) {
   TrainOptions o = test::tiny_train_options(dir.file("model"));
   o.trainable = {};
   train_two_steps(o, dir.file("run"));
-  EXPECT_TRUE(fs::exists(dir.file("run/adapter/adapter_model.safetensors")));
-  EXPECT_FALSE(fs::exists(dir.file("run/trainable_params.safetensors")));
+  EXPECT_EQ(TensorStore::open_file(dir.file("run/adapter/adapter_model.safetensors")).names().size(), 2u * 4 * 2);
+  EXPECT_FALSE(fs::exists(dir.file("run/adapter/trainable_params.bin")));
+  const auto config = nlohmann::json::parse(test::read_file(dir.file("run/adapter/adapter_config.json")));
+  EXPECT_TRUE(config["modules_to_save"].is_null());
 }
 
 class FullOutput : public ::testing::TestWithParam<DType> {};

@@ -102,7 +102,7 @@ TEST_P(ResumeAfterCrash, EndsBitIdenticalToAnUninterruptedRun) {
   const std::vector<std::string> outputs =
       c.full ? std::vector<std::string>{"model/model.safetensors", "model/config.json", "model/tokenizer.model"}
              : std::vector<std::string>{"adapter/adapter_model.safetensors", "adapter/adapter_config.json",
-                                        "trainable_params.safetensors"};
+                                        "adapter/trainable_params.bin"};
   expect_same_files(dir.file("whole"), dir.file("resumed"), outputs);
   expect_same_files(dir.file("whole"), dir.file("resumed"),
                     {"checkpoints/step-6/params.safetensors", "checkpoints/step-6/optimizer.safetensors",
@@ -203,7 +203,7 @@ TEST_F(TrainerRun, GradientCheckpointingDoesNotChangeTheResult) {
   b.trainer->start_new_run();
   b.trainer->train();
   expect_same_files(dir.file("a"), dir.file("b"),
-                    {"adapter/adapter_model.safetensors", "trainable_params.safetensors",
+                    {"adapter/adapter_model.safetensors", "adapter/trainable_params.bin",
                      "checkpoints/step-2/optimizer.safetensors"});
 }
 
