@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/simd.h"
+#include "core/cpu_isa.h"
 #include "core/threads.h"
 
 namespace ll {
@@ -12,9 +12,10 @@ namespace {
 constexpr int64_t kColumnBlock = 256;  // db columns owned by one OpenMP work item
 constexpr int64_t kRowBlock = 64;      // rows summed into a block partial before it joins the total
 
-LL_MULTIVERSION void add_row(float* __restrict y, const float* __restrict x, int64_t n) {
+LL_ISA_INLINE void add_row_body(float* __restrict y, const float* __restrict x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
+LL_ISA_DISPATCH(void, add_row, (float* __restrict y, const float* __restrict x, int64_t n), (y, x, n))
 
 }  // namespace
 

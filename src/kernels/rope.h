@@ -8,6 +8,7 @@
 //   out[i + D/2] = x2[i]·cos + x1[i]·sin
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.h"
 

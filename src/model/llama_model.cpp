@@ -30,7 +30,7 @@ LlamaModel::LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelO
       precision_(options.precision),
       backend_(options.backend ? *options.backend : cpu_backend()) {
   const ModelCheckpoint& ck = *checkpoint_;
-  set_rope_factor(config_,
+  ll::set_rope_factor(config_,
                   options.rope_factor > 0 ? options.rope_factor : interpolation_factor(config_, options.context));
 
   const int64_t C = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
@@ -157,7 +157,6 @@ void LlamaModel::make_trainable(const TrainableOptions& opt) {
       planned.push_back({name, lin.master, checkpoint_->tensor(name)});
     }
     if (lin.has_bias() && wants(lin.name + ".bias")) planned.push_back({lin.name + ".bias", &lin.bias, lin.bias.value});
-    }
     add_lora(lin);
   };
   if (wants("model.embed_tokens.weight")) planned.push_back({"model.embed_tokens.weight", &embed_master, embed_table()});
