@@ -255,7 +255,7 @@ inline Figures run_longlora(const Setup& s, bool checkpointing, int64_t steps, i
   shape.full = s.full;
   shape.checkpointing = checkpointing;
   const MemoryPlan plan =
-      plan_training(model->config(), model->checkpoint().weight_dtype(), model->precision(), shape, s.threads);
+      plan_training(model->config(), model->files().weight_dtype(), model->precision(), shape, s.threads);
   return {{"tokens_per_s", tokens / wall},
           {"step_s", wall / steps},
           {"cpu_s", cpu / steps},

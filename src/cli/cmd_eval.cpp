@@ -12,7 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_flags.h"
-#include "cli/progress_line.h"
+#include "core/progress.h"
 #include "core/mapped_file.h"
 #include "eval/perplexity.h"
 #include "formats/token_file.h"
@@ -36,7 +36,7 @@ std::vector<int32_t> load_eval_tokens(const std::string& path, const std::string
     f.read(0, f.size(), ids.data());
     return ids;
   }
-  return load_tokenizer(model.checkpoint())->encode(read_text_file(path), /*add_bos=*/true);
+  return load_tokenizer(model.files())->encode(read_text_file(path), /*add_bos=*/true);
 }
 
 // The factor every context runs at, when something fixes one (see the top); 0 when each context
@@ -47,7 +47,7 @@ double fixed_rope_factor(const Args& args, const LlamaModel& model) {
     const double trained_with = locate_adapter(args.str("--adapter")).rope_factor;
     if (trained_with > 0) return trained_with;
   }
-  const double own = model.checkpoint().config().rope_factor;
+  const double own = model.files().config().rope_factor;
   return own != 1.0 ? own : 0.0;
 }
 
@@ -91,13 +91,13 @@ int run_eval(int argc, char** argv) {
   std::printf("%10s %6s %9s %12s %10s %12s %9s\n", "context", "rope", "windows", "predictions", "loss", "perplexity",
               "seconds");
   for (long long L : lengths) {
-    const double factor = fixed_factor > 0 ? fixed_factor : interpolation_factor(model->checkpoint().config(), L);
+    const double factor = fixed_factor > 0 ? fixed_factor : interpolation_factor(model->files().config(), L);
     model->set_rope_factor(factor);
     PerplexityOptions o = base;
     o.seq_len = L;
-    ProgressLine bar("eval " + std::to_string(L));
-    const PerplexityResult r =
-        evaluate_perplexity(*model, tokens, o, [&](int64_t done, int64_t total) { bar.update(done, total, "windows"); });
+    ProgressLine bar;
+    const PerplexityResult r = evaluate_perplexity(
+        *model, tokens, o, [&](int64_t done, int64_t total) { bar.count("eval " + std::to_string(L), done, total, "windows"); });
     bar.finish();
     std::printf("%10lld %6g %9lld %12lld %10.4f %12.3f %9.1f\n", L, factor, static_cast<long long>(r.windows),
                 static_cast<long long>(r.predictions), r.mean_loss, r.perplexity, r.seconds);

@@ -43,17 +43,17 @@ int run_export(int argc, char** argv) {
     std::fprintf(stderr, "wrote llama.cpp adapter %s (%zu LoRA pairs, alpha %g%s)\n", args.str("--gguf").c_str(),
                  model->lora_adapters().size(), alpha, peft.use_rslora ? ": lora_alpha·√r for rsLoRA" : "");
     const double factor = model->config().rope_factor;
-    if (factor != model->checkpoint().config().rope_factor)
+    if (factor != model->files().config().rope_factor)
       std::fprintf(stderr,
                    "note: the run's RoPE factor is %g, the base's %g; llama.cpp takes rope scaling from the base "
                    "model, so run it with --rope-scale %g (rope_freq_scale %g)\n",
-                   factor, model->checkpoint().config().rope_factor, factor, 1.0 / factor);
+                   factor, model->files().config().rope_factor, factor, 1.0 / factor);
   }
   if (args.has("--merged-gguf")) {
     model->merge_adapters();
-    const DType dtype = args.has("--out-dtype") ? parse_weight_dtype(args.str("--out-dtype")) : model->checkpoint().weight_dtype();
+    const DType dtype = args.has("--out-dtype") ? parse_weight_dtype(args.str("--out-dtype")) : model->files().weight_dtype();
     const std::string path = args.str("--merged-gguf");
-    write_gguf_model(path, *model, vocab_of(model->checkpoint()), dtype,
+    write_gguf_model(path, *model, vocab_of(model->files()), dtype,
                      std::filesystem::path(path).stem().string());
     std::fprintf(stderr, "wrote llama.cpp model %s (%s, rope factor %g)\n", path.c_str(), dtype_name(dtype),
                  model->config().rope_factor);

@@ -36,7 +36,7 @@ int run_generate(int argc, char** argv) {
     fail_input("longlora generate", "give exactly one of --prompt or --prompt-file");
 
   auto model = open_model(args, /*training=*/false, {.context = true, .adapter = true});
-  auto tok = load_tokenizer(model->checkpoint());
+  auto tok = load_tokenizer(model->files());
   std::string text = args.has("--prompt-file") ? read_text_file(args.str("--prompt-file")) : args.str("--prompt");
   if (args.has("--question")) text = question_prompt(text, args.str("--question"));
   std::vector<int32_t> prompt = tok->encode(text, !args.enabled("--no-bos"));

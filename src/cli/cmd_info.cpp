@@ -35,13 +35,13 @@ int run_info(int argc, char** argv) {
       .flag("--no-checkpointing", "plan keeping every layer's activations");
   if (!args.parse(argc, argv)) return 0;
   apply_thread_flag(args);
-  const auto checkpoint = ModelCheckpoint::open(args.required("--model"));
-  const LlamaConfig& c = checkpoint->config();
-  const DType wdtype = checkpoint->weight_dtype();
+  const auto files = ModelFiles::open(args.required("--model"));
+  const LlamaConfig& c = files->config();
+  const DType wdtype = files->weight_dtype();
   const int64_t context = args.integer("--context") > 0 ? args.integer("--context") : std::llround(model_context(c));
   const double factor = args.number("--rope-factor") > 0 ? args.number("--rope-factor") : interpolation_factor(c, context);
 
-  std::printf("model:            %s (%s)\n", checkpoint->path().c_str(), checkpoint->is_gguf() ? "GGUF" : "HF directory");
+  std::printf("model:            %s (%s)\n", files->path().c_str(), files->is_gguf() ? "GGUF" : "HF directory");
   std::printf("architecture:     %s (%s), %lld layers, hidden %lld, FFN %lld, vocab %lld%s\n",
               model_type_name(c.family), architecture_name(c.family), static_cast<long long>(c.num_layers),
               static_cast<long long>(c.hidden_size), static_cast<long long>(c.intermediate_size),
@@ -64,7 +64,7 @@ int run_info(int argc, char** argv) {
                 c.llama3->low_freq_factor, c.llama3->high_freq_factor,
                 static_cast<long long>(c.llama3->original_max_position_embeddings));
   else
-    std::printf("rope:             theta %g, trained context %lld, linear factor %g in the checkpoint\n", c.rope_theta,
+    std::printf("rope:             theta %g, trained context %lld, linear factor %g in the files\n", c.rope_theta,
                 static_cast<long long>(c.max_position_embeddings), c.rope_factor);
   std::printf("at context %lld:  %s factor %g (position interpolation%s)\n", static_cast<long long>(context),
               c.llama3 ? "llama3" : "rope", factor,

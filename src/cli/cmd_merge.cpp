@@ -25,10 +25,10 @@ int run_merge(int argc, char** argv) {
   args.required("--adapter");
   auto model = open_merged_model(args);
   HfExportOptions o;
-  o.dtype = args.has("--out-dtype") ? parse_weight_dtype(args.str("--out-dtype")) : model->checkpoint().weight_dtype();
+  o.dtype = args.has("--out-dtype") ? parse_weight_dtype(args.str("--out-dtype")) : model->files().weight_dtype();
   o.max_shard_bytes = static_cast<uint64_t>(std::max<long long>(1, args.integer("--max-shard-size")));
-  if (model->checkpoint().is_gguf()) o.serialized_tokenizer = serialized_tokenizer_of(model->checkpoint());
-  else o.tokenizer_model = model->checkpoint().tokenizer_model_path();
+  if (model->files().is_gguf()) o.serialized_tokenizer = serialized_tokenizer_of(model->files());
+  else o.tokenizer_model = model->files().tokenizer_model_path();
   write_hf_model_dir(out, *model, o);
   std::fprintf(stderr, "merged %s + %s -> %s (%s, rope factor %g, vocab %lld)\n", args.str("--model").c_str(),
                args.str("--adapter").c_str(), out.c_str(), dtype_name(o.dtype), model->config().rope_factor,

@@ -4,7 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_flags.h"
-#include "cli/progress_line.h"
+#include "core/progress.h"
 #include "core/mapped_file.h"
 #include "eval/passkey.h"
 #include "model/sliding_window.h"
@@ -27,7 +27,7 @@ int run_passkey(int argc, char** argv) {
   if (num_tests < 1) fail_expected("longlora passkey", "--num-tests", "≥ 1", std::to_string(num_tests));
   auto model = open_model(args, /*training=*/false, {.context = true, .adapter = true});
   check_sliding_window(*model, max_tokens, "passkey up to --max-tokens " + std::to_string(max_tokens));
-  auto tok = load_tokenizer(model->checkpoint());
+  auto tok = load_tokenizer(model->files());
 
   nlohmann::json results = nlohmann::json::array();
   std::printf("%10s %12s %10s\n", "tokens", "filler chars", "accuracy");
@@ -35,14 +35,15 @@ int run_passkey(int argc, char** argv) {
     const int64_t n_garbage = passkey_garbage_chars(i, interval);
     int64_t correct = 0, tokens = 0;
     nlohmann::json trials = nlohmann::json::array();
-    ProgressLine bar("passkey " + std::to_string(n_garbage) + " chars");
+    ProgressLine bar;
+    const std::string label = "passkey " + std::to_string(n_garbage) + " chars";
     for (int64_t s = 0; s < num_tests; ++s) {
       const PasskeyTrial t = run_passkey_trial(*model, *tok, n_garbage, static_cast<uint64_t>(s));
       correct += t.correct;
       tokens += t.prompt_tokens;
       trials.push_back({{"seed", t.seed}, {"tokens", t.prompt_tokens}, {"answer", t.answer},
                         {"model_answer", t.model_answer}, {"correct", t.correct}});
-      bar.update(s + 1, num_tests, "prompts");
+      bar.count(label, s + 1, num_tests, "prompts");
     }
     bar.finish();
     const double accuracy = static_cast<double>(correct) / static_cast<double>(num_tests);

@@ -25,8 +25,8 @@ int run_tokenize(int argc, char** argv) {
   if (args.has("--tokenizer")) {
     tok = load_tokenizer(args.str("--tokenizer"));
   } else {
-    auto checkpoint = ModelCheckpoint::open(args.str("--model"));
-    tok = load_tokenizer(*checkpoint);
+    auto files = ModelFiles::open(args.str("--model"));
+    tok = load_tokenizer(*files);
   }
   const std::string text = args.has("--file") ? read_text_file(args.str("--file")) : args.str("--text");
   const std::vector<int32_t> ids = tok->encode(text, args.enabled("--bos"), args.enabled("--eos"));

@@ -31,15 +31,15 @@ DType parse_weight_dtype(const std::string& s) {
   return d;
 }
 
-Vocab vocab_of(const ModelCheckpoint& checkpoint) {
-  if (checkpoint.is_gguf()) return load_gguf_vocab(*checkpoint.gguf());
-  const std::string path = checkpoint.tokenizer_model_path();
-  if (path.empty()) fail_input(checkpoint.path(), "no tokenizer.model to export the vocabulary from");
+Vocab vocab_of(const ModelFiles& files) {
+  if (files.is_gguf()) return load_gguf_vocab(*files.gguf());
+  const std::string path = files.tokenizer_model_path();
+  if (path.empty()) fail_input(files.path(), "no tokenizer.model to export the vocabulary from");
   return load_sentencepiece_vocab(path);
 }
 
-std::string serialized_tokenizer_of(const ModelCheckpoint& checkpoint) {
-  return serialize_sentencepiece_model(load_gguf_vocab(*checkpoint.gguf()));
+std::string serialized_tokenizer_of(const ModelFiles& files) {
+  return serialize_sentencepiece_model(load_gguf_vocab(*files.gguf()));
 }
 
 }  // namespace ll::cli

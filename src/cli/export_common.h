@@ -16,8 +16,8 @@ std::unique_ptr<LlamaModel> open_merged_model(const Args& args, bool merge = tru
 // "f32" / "f16" / "bf16"; InputError naming --out-dtype otherwise.
 DType parse_weight_dtype(const std::string& s);
 // The checkpoint's vocabulary: its tokenizer.model, or the GGUF's embedded one.
-Vocab vocab_of(const ModelCheckpoint& checkpoint);
+Vocab vocab_of(const ModelFiles& files);
 // A tokenizer.model (serialised SentencePiece ModelProto) for a GGUF checkpoint's vocabulary.
-std::string serialized_tokenizer_of(const ModelCheckpoint& checkpoint);
+std::string serialized_tokenizer_of(const ModelFiles& files);
 
 }  // namespace ll::cli

@@ -23,10 +23,10 @@ void apply_thread_flag(const Args& args) {
 }
 
 std::unique_ptr<LlamaModel> open_model(const Args& args, bool training, ModelFlagSet set) {
-  auto checkpoint = ModelCheckpoint::open(args.required("--model"));
+  auto files = ModelFiles::open(args.required("--model"));
   ModelOptions opts;
   opts.precision = args.has("--dtype") ? parse_precision(args.str("--dtype"))
-                                       : default_precision(checkpoint->weight_dtype(), training);
+                                       : default_precision(files->weight_dtype(), training);
   opts.context = set.context ? args.integer("--context") : 0;
   opts.rope_factor = args.number("--rope-factor");
   if (opts.context < 0) fail_expected("longlora", "--context", "a token count ≥ 0", std::to_string(opts.context));
@@ -37,7 +37,7 @@ std::unique_ptr<LlamaModel> open_model(const Args& args, bool training, ModelFla
     adapter = locate_adapter(args.str("--adapter"));
     if (opts.rope_factor == 0 && opts.context == 0) opts.rope_factor = adapter.rope_factor;
   }
-  auto model = std::make_unique<LlamaModel>(std::move(checkpoint), opts);
+  auto model = std::make_unique<LlamaModel>(std::move(files), opts);
   if (with_adapter) apply_adapter(*model, adapter);
   return model;
 }

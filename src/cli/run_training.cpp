@@ -160,7 +160,7 @@ int run_training(const TrainingCommand& command, int argc, char** argv) {
   options.threads = num_threads();
 
   auto model = open_training_model(options, /*check_memory=*/!args.enabled("--no-memory-check"));
-  const DataVocabulary vocab(model->checkpoint());
+  const DataVocabulary vocab(model->files());
   auto data = command.open_data(options, vocab);
 
   Trainer trainer(*model, *data, options, run_dir);

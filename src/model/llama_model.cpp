@@ -24,12 +24,12 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 }  // namespace
 
-LlamaModel::LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelOptions& options)
-    : checkpoint_(std::move(checkpoint)),
-      config_(checkpoint_->config()),
+LlamaModel::LlamaModel(std::unique_ptr<ModelFiles> files, const ModelOptions& options)
+    : files_(std::move(files)),
+      config_(files_->config()),
       precision_(options.precision),
       backend_(options.backend ? *options.backend : cpu_backend()) {
-  const ModelCheckpoint& ck = *checkpoint_;
+  const ModelFiles& ck = *files_;
   ll::set_rope_factor(config_,
                   options.rope_factor > 0 ? options.rope_factor : interpolation_factor(config_, options.context));
 
@@ -68,7 +68,7 @@ LlamaModel::LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelO
 }
 
 std::unique_ptr<LlamaModel> LlamaModel::open(const std::string& path, const ModelOptions& options) {
-  return std::make_unique<LlamaModel>(ModelCheckpoint::open(path), options);
+  return std::make_unique<LlamaModel>(ModelFiles::open(path), options);
 }
 
 Tensor LlamaModel::owned_f32(const Tensor& value) {
@@ -122,7 +122,7 @@ void LlamaModel::make_trainable(const TrainableOptions& opt) {
   }
   for (const std::string& s : opt.extra) {
     bool found = false;
-    for (const auto& t : llama_expected_tensors(checkpoint_->config())) found |= t.name.find(s) != std::string::npos;
+    for (const auto& t : llama_expected_tensors(files_->config())) found |= t.name.find(s) != std::string::npos;
     if (!found) fail_input("--trainable", "'" + s + "' is part of no weight name of this model");
   }
   auto wants = [&](const std::string& hf_name) { return opt.full || contains_any(hf_name, opt.extra); };
@@ -154,7 +154,7 @@ void LlamaModel::make_trainable(const TrainableOptions& opt) {
     if (wants(name)) {
       masters_.push_back(std::make_unique<Param>());
       lin.master = masters_.back().get();
-      planned.push_back({name, lin.master, checkpoint_->tensor(name)});
+      planned.push_back({name, lin.master, files_->tensor(name)});
     }
     if (lin.has_bias() && wants(lin.name + ".bias")) planned.push_back({lin.name + ".bias", &lin.bias, lin.bias.value});
     add_lora(lin);
@@ -344,10 +344,10 @@ Tensor LlamaModel::current_weight(const std::string& name, OwnedTensor& keep) co
     if (name == pre + "post_attention_layernorm.weight") return on_host(layers[l].ffn_norm.value);
   }
   for (Linear* lin : const_cast<LlamaModel*>(this)->all_linears()) {
-    if (name == lin->name + ".weight") return lin->master ? on_host(lin->master->value) : checkpoint_->tensor(name);
+    if (name == lin->name + ".weight") return lin->master ? on_host(lin->master->value) : files_->tensor(name);
     if (name == lin->name + ".bias" && lin->has_bias()) return on_host(lin->bias.value);
   }
-  fail_input(checkpoint_->path(), "no weight named '" + name + "'");
+  fail_input(files_->path(), "no weight named '" + name + "'");
 }
 
 int64_t parameter_count(const LlamaConfig& c) {

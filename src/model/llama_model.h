@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "backend/backend.h"
-#include "formats/checkpoint.h"
+#include "formats/model_files.h"
 #include "kernels/rope.h"
 #include "model/linear.h"
 #include "model/lora.h"
@@ -53,14 +53,14 @@ struct LlamaLayerWeights {
 
 class LlamaModel {
  public:
-  LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelOptions& options);
+  LlamaModel(std::unique_ptr<ModelFiles> files, const ModelOptions& options);
   static std::unique_ptr<LlamaModel> open(const std::string& path, const ModelOptions& options);
   LlamaModel(const LlamaModel&) = delete;
   LlamaModel& operator=(const LlamaModel&) = delete;
 
   // The checkpoint's config with rope_factor set to the factor in use (set_rope_factor).
   const LlamaConfig& config() const { return config_; }
-  const ModelCheckpoint& checkpoint() const { return *checkpoint_; }
+  const ModelFiles& files() const { return *files_; }
   Precision precision() const { return precision_; }
   Backend& backend() const { return backend_; }
 
@@ -121,7 +121,7 @@ class LlamaModel {
   // lin's weight replaced by an owned f32 master holding `value`, prepared for the GEMMs.
   void own_master(Linear& lin, const Tensor& value);
 
-  std::unique_ptr<ModelCheckpoint> checkpoint_;
+  std::unique_ptr<ModelFiles> files_;
   LlamaConfig config_;
   Precision precision_;
   Backend& backend_;

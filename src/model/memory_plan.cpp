@@ -39,7 +39,7 @@ struct DryModel {
     options.backend = backend.get();
     options.precision = precision;
     options.rope_factor = config.rope_factor;
-    model = std::make_unique<LlamaModel>(ModelCheckpoint::shapes_only(config, weight_dtype), options);
+    model = std::make_unique<LlamaModel>(ModelFiles::shapes_only(config, weight_dtype), options);
   }
   const CpuBackend& cpu() const { return static_cast<const CpuBackend&>(*backend); }
 

@@ -3,7 +3,7 @@
 // memory the machine has before it loads the weights (train/memory_check.h).
 //
 // The plan is a dry run of the real allocation path, not a model of it: the model is built from the
-// config's shapes (ModelCheckpoint::shapes_only) on a measuring backend (backend/backend.h), made
+// config's shapes (ModelFiles::shapes_only) on a measuring backend (backend/backend.h), made
 // trainable, and one training pass (or the prefill of a prompt) runs on it — every allocation the
 // run would make is made and counted, no memory is touched and no op computes. Only the weights'
 // mapped pages, the process itself and the --full export's copy are added by rule.

@@ -18,7 +18,9 @@ void check_sliding_window(const LlamaConfig& c, const std::string& model_path, i
 }
 
 void check_sliding_window(const LlamaModel& model, int64_t span, const std::string& what) {
-  check_sliding_window(model.config(), model.checkpoint().path(), span, what);
+  // The memory plan's dry runs plan what was asked; the run itself refuses it.
+  if (model.backend().measuring()) return;
+  check_sliding_window(model.config(), model.files().path(), span, what);
 }
 
 void check_sliding_window(const LlamaModel& model, const BatchLayout& batch, const AttentionMask& mask) {

@@ -17,6 +17,7 @@ namespace ll {
 // ("eval at context 8192"). model_path: the model directory whose config.json `config` is.
 void check_sliding_window(const LlamaConfig& config, const std::string& model_path, int64_t span,
                           const std::string& what);
+// On a model of a measuring backend (the memory plan's dry runs) nothing is checked.
 void check_sliding_window(const LlamaModel& model, int64_t span, const std::string& what);
 
 // The same for a pass over `batch` under `mask` (max_attention_span over its rows).

@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
-#include "formats/checkpoint.h"
+#include "formats/model_files.h"
 #include "formats/gguf.h"
 #include "text/gguf_vocab.h"
 #include "text/hf_tokenizer.h"
@@ -129,9 +129,9 @@ std::vector<TokenizerFile> tokenizer_files(const std::string& path) {
   return {{file, "tokenizer.model"}};
 }
 
-std::unique_ptr<Tokenizer> load_tokenizer(const ModelCheckpoint& checkpoint) {
-  if (checkpoint.gguf()) return std::make_unique<VocabTokenizer>(load_gguf_vocab(*checkpoint.gguf()));
-  return load_tokenizer(tokenizer_file(checkpoint.path()));
+std::unique_ptr<Tokenizer> load_tokenizer(const ModelFiles& files) {
+  if (files.gguf()) return std::make_unique<VocabTokenizer>(load_gguf_vocab(*files.gguf()));
+  return load_tokenizer(tokenizer_file(files.path()));
 }
 
 }  // namespace ll

@@ -14,7 +14,7 @@
 
 namespace ll {
 
-class ModelCheckpoint;
+class ModelFiles;
 
 class Tokenizer {
  public:
@@ -88,6 +88,6 @@ std::vector<TokenizerFile> tokenizer_files(const std::string& path);
 // tokenizer.model comes first where both exist: longlora has always used it, libsentencepiece is
 // the reference for it, and LLaMA-2's tokenizer.json gives the same ids on text that does not
 // spell out special tokens such as "</s>" (which tokenizer.json turns into the token).
-std::unique_ptr<Tokenizer> load_tokenizer(const ModelCheckpoint& checkpoint);
+std::unique_ptr<Tokenizer> load_tokenizer(const ModelFiles& files);
 
 }  // namespace ll

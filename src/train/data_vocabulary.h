@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "formats/checkpoint.h"
+#include "formats/model_files.h"
 #include "text/tokenizer.h"
 
 namespace ll {
@@ -17,7 +17,7 @@ class DataVocabulary {
   // A tokenizer at hand: its size and ids. Implicit, so that a Tokenizer can be passed as is.
   DataVocabulary(const Tokenizer& tokenizer);  // NOLINT(google-explicit-constructor)
   // A model's: its config's vocab_size, bos_token_id and eos_token_id; its tokenizer on first use.
-  explicit DataVocabulary(const ModelCheckpoint& checkpoint);
+  explicit DataVocabulary(const ModelFiles& files);
 
   int64_t size() const { return size_; }
   int32_t bos_id() const { return bos_id_; }
@@ -26,7 +26,7 @@ class DataVocabulary {
   const Tokenizer& tokenizer() const;
 
  private:
-  const ModelCheckpoint* checkpoint_ = nullptr;  // the model whose tokenizer tokenizer() loads
+  const ModelFiles* files_ = nullptr;  // the model whose tokenizer tokenizer() loads
   mutable std::unique_ptr<Tokenizer> loaded_;
   mutable const Tokenizer* tokenizer_ = nullptr;
   int64_t size_;

@@ -7,8 +7,17 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/progress.h"
 
 namespace ll {
+
+std::string format_step(const StepRecord& r) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "step %lld/%lld  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s  ETA %s  peak %.0f MiB",
+                static_cast<long long>(r.step), static_cast<long long>(r.max_steps), r.loss, r.lr, r.grad_norm,
+                r.tokens_per_s, format_duration(r.eta_s).c_str(), r.peak_rss_mb);
+  return buf;
+}
 
 nlohmann::json step_record_json(const StepRecord& r) {
   nlohmann::json j = {{"step", r.step},

@@ -1,5 +1,5 @@
 // What each optimizer step reports: RUN/metrics.jsonl (one JSON object per step) and the
-// progress line (train/progress_line.h).
+// progress line (core/progress.h ProgressLine showing format_step).
 #pragma once
 #include <cstdint>
 #include <cstdio>
@@ -28,6 +28,9 @@ struct StepRecord {
 };
 
 nlohmann::json step_record_json(const StepRecord& r);
+
+// "step 12/1000  loss 2.3456  lr 1.20e-05  grad-norm 0.812  1234 tok/s  ETA 1h02m  peak 812 MiB"
+std::string format_step(const StepRecord& r);
 
 // Appends one line per step to RUN/metrics.jsonl, flushed after each line. Opening it for a run
 // resumed after `keep_through_step` updates first drops the lines of later steps (a killed run's

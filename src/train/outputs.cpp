@@ -99,7 +99,7 @@ void write_peft_adapter(const std::string& dir, const LlamaModel& model, const T
 }
 
 void write_hf_model(const std::string& dir, const LlamaModel& model) {
-  const ModelCheckpoint& base = model.checkpoint();
+  const ModelFiles& base = model.files();
   HfExportOptions o;
   o.dtype = base.weight_dtype();
   o.max_shard_bytes = kMaxShardBytes;
@@ -128,7 +128,7 @@ uint64_t run_outputs_bytes(const LlamaModel& model, const TrainOptions& options)
   constexpr uint64_t kFiles = 64 * 1024, kPerTensor = 512;  // configs; headers, pickle, alignment
   if (options.full)
     return kFiles +
-           static_cast<uint64_t>(parameter_count(model.config())) * dtype_size(model.checkpoint().weight_dtype()) +
+           static_cast<uint64_t>(parameter_count(model.config())) * dtype_size(model.files().weight_dtype()) +
            16 * 1024 * 1024;  // tokenizer
   const AdapterTensors t = adapter_tensors(model);
   uint64_t bytes = kFiles;

@@ -19,7 +19,6 @@
 #include "train/interrupt.h"
 #include "train/memory_check.h"
 #include "train/outputs.h"
-#include "train/progress_line.h"
 #include "train/run_checkpoint.h"
 
 namespace ll {
@@ -70,27 +69,27 @@ void check_new_run_dir(const std::string& run_dir) {
 }
 
 std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool check_memory) {
-  auto checkpoint = ModelCheckpoint::open(options.model);
-  const Precision precision = options.dtype.empty() ? default_precision(checkpoint->weight_dtype(), /*training=*/true)
+  auto files = ModelFiles::open(options.model);
+  const Precision precision = options.dtype.empty() ? default_precision(files->weight_dtype(), /*training=*/true)
                                                     : parse_precision(options.dtype);
   options.dtype = precision == Precision::F32 ? "f32" : "bf16";
-  const LlamaConfig& c = checkpoint->config();
+  const LlamaConfig& c = files->config();
   if (options.context == 0) options.context = std::llround(model_context(c));
   const AttentionMask mask = options.attention_mask();
-  check_sliding_window(c, checkpoint->path(), max_attention_span(mask, options.context),
+  check_sliding_window(c, files->path(), max_attention_span(mask, options.context),
                        "longlora " + options.task + " at context " + std::to_string(options.context) + " (" +
                            attention_mode_name(mask.mode) + " attention)");
   // Before the weights are converted and the masters allocated: a run that cannot fit stops here.
   if (check_memory) {
     if (const auto available = available_memory())
-      check_training_memory(plan_training_run(c, checkpoint->weight_dtype(), precision, options), options, *available,
+      check_training_memory(plan_training_run(c, files->weight_dtype(), precision, options), options, *available,
                             "longlora " + options.task);
   }
   ModelOptions mo;
   mo.precision = precision;
   mo.context = options.context;
   mo.rope_factor = options.rope_factor;
-  return std::make_unique<LlamaModel>(std::move(checkpoint), mo);
+  return std::make_unique<LlamaModel>(std::move(files), mo);
 }
 
 Trainer::Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& options, std::string run_dir)
@@ -284,7 +283,7 @@ void Trainer::save_checkpoint() {
 
 Trainer::End Trainer::train() {
   LL_CHECK(ready_);
-  ProgressLine progress(progress_out_);
+  ProgressLine progress(progress_out_, /*pipe_interval_s=*/0);
   Stopwatch elapsed;
   int64_t attempts = 0;
   while (steps_done() < options_.max_steps) {
@@ -293,7 +292,7 @@ Trainer::End Trainer::train() {
     r.elapsed_s = elapsed.seconds();
     r.eta_s = r.elapsed_s / static_cast<double>(attempts) * static_cast<double>(options_.max_steps - steps_done());
     metrics_->append(r);
-    progress.show(r);
+    progress.show(format_step(r), /*last=*/true);
     const bool applied = r.non_finite.empty();
     if (applied && (r.step % options_.save_steps == 0 || r.step == options_.max_steps)) save_checkpoint();
     if (on_step) on_step(r);

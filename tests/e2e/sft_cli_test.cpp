@@ -103,7 +103,7 @@ TEST_F(SftCli, FirstUpdateLossIsTheLibrarysLossOfTheSameBatches) {
   // The same two micro-batches of two examples through the library: before the first update the
   // LoRA+ model (B = 0, embeddings and norms as loaded) computes the base model's loss.
   auto model = LlamaModel::open(base, ModelOptions{Precision::F32, kContext, 0});
-  const auto tokenizer = load_tokenizer(model->checkpoint());
+  const auto tokenizer = load_tokenizer(model->files());
   SftDataOptions data_options;
   data_options.context = kContext;
   data_options.seed = 42;

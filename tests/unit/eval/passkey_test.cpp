@@ -62,7 +62,7 @@ TEST(NumpyRandom, MatchesNumpyLegacyRandomState) {
 TEST(Passkey, RetrievalTrialOnTheRealModel) {
   LL_REQUIRE_SHARED_DATA();
   auto model = LlamaModel::open(test::shared_path("stories260K.gguf"), ModelOptions{});
-  auto tok = load_tokenizer(model->checkpoint());
+  auto tok = load_tokenizer(model->files());
   const PasskeyTrial t = run_passkey_trial(*model, *tok, 1024, 1);
   EXPECT_GT(t.prompt_tokens, 300);
   EXPECT_EQ(t.answer, make_passkey_prompt(1024, 1).answer);

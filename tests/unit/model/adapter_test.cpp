@@ -168,7 +168,7 @@ TEST(Adapter, TrainedModulesTheFilesLackAreAnError) {
                             "'model.layers.0.input_layernorm' was trained",
                             "'base_model.model.model.layers.0.input_layernorm.weight'"});
   EXPECT_EQ(model->current_weight("model.norm.weight", keep).as<float>()[0],
-            model->checkpoint().tensor("model.norm.weight").as<float>()[0])
+            model->files().tensor("model.norm.weight").as<float>()[0])
       << "nothing is applied before the check";
 }
 

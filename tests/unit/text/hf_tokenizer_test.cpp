@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <random>
 
-#include "formats/checkpoint.h"
+#include "formats/model_files.h"
 #include "support/test_support.h"
 #include "text/stream_decoder.h"
 #include "text/utf8.h"
@@ -134,8 +134,8 @@ TEST(HfTokenizer, LoadingPrefersTokenizerModelAndFallsBackToTokenizerJson) {
   for (const char* name : {"config.json", "model.safetensors"})
     std::filesystem::copy_file(shared_path(std::string("stories260K-hf/") + name), model.file(name));
   write_file(model.file("tokenizer.json"), json_text);
-  const auto checkpoint = ModelCheckpoint::open(model.path());
-  const auto tokenizer = load_tokenizer(*checkpoint);
+  const auto files = ModelFiles::open(model.path());
+  const auto tokenizer = load_tokenizer(*files);
   ASSERT_NE(dynamic_cast<const HfTokenizer*>(tokenizer.get()), nullptr);
   const std::string text = "Once upon a time, there was a little girl named Lily.";
   EXPECT_EQ(tokenizer->encode(text, true), stories260k_tokenizers().reference->encode(text, true));

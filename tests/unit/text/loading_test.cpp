@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
-#include "formats/checkpoint.h"
+#include "formats/model_files.h"
 #include "formats/gguf.h"
 #include "formats/gguf_writer.h"
 #include "support/test_support.h"
@@ -171,10 +171,10 @@ TEST(GgufVocab, Stories260kGgufMatchesItsTokenizerModel) {
 
 TEST(GgufVocab, CheckpointsBringTheirTokenizer) {
   LL_REQUIRE_SHARED_DATA();
-  const auto hf = ModelCheckpoint::open(shared_path("stories260K-hf"));
+  const auto hf = ModelFiles::open(shared_path("stories260K-hf"));
   const auto hf_tokenizer = load_tokenizer(*hf);
   EXPECT_NE(dynamic_cast<const SentencePieceTokenizer*>(hf_tokenizer.get()), nullptr);
-  const auto gguf = ModelCheckpoint::open(shared_path("stories260K.gguf"));
+  const auto gguf = ModelFiles::open(shared_path("stories260K.gguf"));
   const auto gguf_tokenizer = load_tokenizer(*gguf);
   EXPECT_NE(dynamic_cast<const VocabTokenizer*>(gguf_tokenizer.get()), nullptr);
   const std::string text = "Once upon a time, there was a little girl named Lily.";
@@ -184,7 +184,7 @@ TEST(GgufVocab, CheckpointsBringTheirTokenizer) {
   TempDir dir;
   for (const char* name : {"config.json", "model.safetensors"})
     std::filesystem::copy_file(shared_path(std::string("stories260K-hf/") + name), dir.file(name));
-  const auto bare = ModelCheckpoint::open(dir.path());
+  const auto bare = ModelFiles::open(dir.path());
   expect_input_error([&] { load_tokenizer(*bare); },
                      {"no tokenizer: " + dir.path() + " has no tokenizer.model or tokenizer.json and is not a GGUF file"});
 }

@@ -139,8 +139,8 @@ TEST_P(FullOutput, HfDirectoryOpensAgainWithTheTrainedWeights) {
 
   // Every weight was trained: each is stored in the base's dtype, equal to the f32 master rounded once.
   ASSERT_EQ(trained->trainable_params().size(), 3u + 2 * 9u);  // embed, norm, lm_head; 9 per layer
-  const ModelCheckpoint& saved = reopened->checkpoint();
-  const ModelCheckpoint& base = trained->checkpoint();
+  const ModelFiles& saved = reopened->files();
+  const ModelFiles& base = trained->files();
   for (const NamedParam& p : trained->trainable_params()) {
     const Tensor t = saved.tensor(p.name);
     ASSERT_EQ(t.dtype, base_dtype) << p.name;
@@ -160,10 +160,10 @@ TEST(Outputs, FullFromGgufWritesAnHfDirectoryWithItsVocabulary) {
   const auto trained = train_two_steps(o, dir.file("run"));
   const auto reopened = LlamaModel::open(dir.file("run/model"), ModelOptions{});
   for (const NamedParam& p : trained->trainable_params())
-    EXPECT_TRUE(same_bytes(reopened->checkpoint().tensor(p.name), p.param->value)) << p.name;
+    EXPECT_TRUE(same_bytes(reopened->files().tensor(p.name), p.param->value)) << p.name;
   // The GGUF's vocabulary became a tokenizer.model that tokenizes as the GGUF does.
-  const auto from_dir = load_tokenizer(reopened->checkpoint());
-  const auto from_gguf = load_tokenizer(trained->checkpoint());
+  const auto from_dir = load_tokenizer(reopened->files());
+  const auto from_gguf = load_tokenizer(trained->files());
   const std::string text = "It was a bright cold day in April, and the clocks were striking thirteen.";
   EXPECT_EQ(from_dir->encode(text, true), from_gguf->encode(text, true));
 }

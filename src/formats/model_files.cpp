@@ -1,4 +1,4 @@
-#include "formats/checkpoint.h"
+#include "formats/model_files.h"
 
 #include "formats/torch_bin_store.h"
 
@@ -25,8 +25,8 @@ bool looks_like_gguf(const std::string& path) {
 
 }  // namespace
 
-std::unique_ptr<ModelCheckpoint> ModelCheckpoint::open(const std::string& path) {
-  std::unique_ptr<ModelCheckpoint> ck(new ModelCheckpoint());
+std::unique_ptr<ModelFiles> ModelFiles::open(const std::string& path) {
+  std::unique_ptr<ModelFiles> ck(new ModelFiles());
   ck->path_ = path;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
@@ -40,7 +40,7 @@ std::unique_ptr<ModelCheckpoint> ModelCheckpoint::open(const std::string& path) 
         path,
         "not a model: expected an HF model directory (config.json + model.safetensors) or a .gguf file");
 
-  validate_llama_checkpoint(*ck);
+  validate_llama_weights(*ck);
   // GGUF stores q/k rows interleaved; convert them once (their shapes were validated above).
   if (ck->is_gguf()) {
     const LlamaConfig& c = ck->config_;
@@ -55,8 +55,8 @@ std::unique_ptr<ModelCheckpoint> ModelCheckpoint::open(const std::string& path) 
   return ck;
 }
 
-std::unique_ptr<ModelCheckpoint> ModelCheckpoint::shapes_only(const LlamaConfig& config, DType dtype) {
-  std::unique_ptr<ModelCheckpoint> ck(new ModelCheckpoint());
+std::unique_ptr<ModelFiles> ModelFiles::shapes_only(const LlamaConfig& config, DType dtype) {
+  std::unique_ptr<ModelFiles> ck(new ModelFiles());
   ck->path_ = "(shapes of the config)";
   ck->config_ = config;
   for (const ExpectedTensor& e : llama_expected_tensors(config)) {
@@ -85,7 +85,7 @@ class WeightsOf final : public HfWeightStore {
 
 }  // namespace
 
-void ModelCheckpoint::open_hf_dir() {
+void ModelFiles::open_hf_dir() {
   const std::string config_path = path_ + "/config.json";
   if (!fs::exists(config_path))
     fail_input(path_,
@@ -98,25 +98,25 @@ void ModelCheckpoint::open_hf_dir() {
   else store_ = std::make_unique<WeightsOf<TensorStore>>(TensorStore::open_hf_dir(path_));
 }
 
-void ModelCheckpoint::open_gguf() {
+void ModelFiles::open_gguf() {
   gguf_ = std::make_unique<GgufFile>(path_);
   config_ = config_from_gguf(*gguf_);
   for (const auto& entry : gguf_->tensor_entries())
     gguf_names_[hf_name_for_gguf(entry.name).value_or(entry.name)] = entry.name;
 }
 
-std::string ModelCheckpoint::tokenizer_model_path() const {
+std::string ModelFiles::tokenizer_model_path() const {
   if (is_gguf()) return "";
   const std::string p = path_ + "/tokenizer.model";
   return fs::exists(p) ? p : "";
 }
 
-bool ModelCheckpoint::has(const std::string& name) const {
+bool ModelFiles::has(const std::string& name) const {
   if (!has_weights()) return shapes_.count(name) != 0;
   return store_ ? store_->has(name) : gguf_names_.count(name) != 0;
 }
 
-Tensor ModelCheckpoint::tensor(const std::string& name) const {
+Tensor ModelFiles::tensor(const std::string& name) const {
   if (!has_weights()) {
     const auto it = shapes_.find(name);
     if (it == shapes_.end()) fail_input("", "missing tensor '" + name + "' in " + path_);
@@ -133,7 +133,7 @@ Tensor ModelCheckpoint::tensor(const std::string& name) const {
   return gguf_->tensor(it->second);
 }
 
-std::vector<int64_t> ModelCheckpoint::stored_shape(const std::string& name) const {
+std::vector<int64_t> ModelFiles::stored_shape(const std::string& name) const {
   if (!has_weights()) {
     const Tensor t = tensor(name);
     return std::vector<int64_t>(t.shape, t.shape + t.ndim);
@@ -143,11 +143,11 @@ std::vector<int64_t> ModelCheckpoint::stored_shape(const std::string& name) cons
   return gguf_->find_tensor(gguf_names_.at(name))->shape;
 }
 
-Tensor ModelCheckpoint::tensor(const std::string& name, std::initializer_list<int64_t> expected_shape) const {
+Tensor ModelFiles::tensor(const std::string& name, std::initializer_list<int64_t> expected_shape) const {
   return tensor(name, std::vector<int64_t>(expected_shape));
 }
 
-Tensor ModelCheckpoint::tensor(const std::string& name, const std::vector<int64_t>& expected_shape) const {
+Tensor ModelFiles::tensor(const std::string& name, const std::vector<int64_t>& expected_shape) const {
   const std::vector<int64_t> found = stored_shape(name);
   if (found != expected_shape) {
     const std::string label = is_gguf() ? " (GGUF '" + gguf_names_.at(name) + "')" : "";
@@ -157,7 +157,7 @@ Tensor ModelCheckpoint::tensor(const std::string& name, const std::vector<int64_
   return tensor(name);
 }
 
-std::vector<std::string> ModelCheckpoint::tensor_names() const {
+std::vector<std::string> ModelFiles::tensor_names() const {
   if (!has_weights()) {
     std::vector<std::string> names;
     for (const auto& [name, t] : shapes_) names.push_back(name);
@@ -170,17 +170,17 @@ std::vector<std::string> ModelCheckpoint::tensor_names() const {
   return names;
 }
 
-std::string ModelCheckpoint::file_of(const std::string& name) const {
+std::string ModelFiles::file_of(const std::string& name) const {
   return store_ ? store_->file_of(name) : path_;  // a GGUF file, or the shapes' pseudo path
 }
 
-DType ModelCheckpoint::weight_dtype() const { return tensor("model.layers.0.self_attn.q_proj.weight").dtype; }
+DType ModelFiles::weight_dtype() const { return tensor("model.layers.0.self_attn.q_proj.weight").dtype; }
 
-void validate_llama_checkpoint(const ModelCheckpoint& checkpoint) {
-  for (const ExpectedTensor& e : llama_expected_tensors(checkpoint.config())) {
-    const Tensor t = checkpoint.tensor(e.name, e.shape);
+void validate_llama_weights(const ModelFiles& files) {
+  for (const ExpectedTensor& e : llama_expected_tensors(files.config())) {
+    const Tensor t = files.tensor(e.name, e.shape);
     if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
-      fail_input(checkpoint.file_of(e.name),
+      fail_input(files.file_of(e.name),
                  "tensor '" + e.name + "' has dtype " + dtype_name(t.dtype) + "; expected f32, f16 or bf16");
   }
 }

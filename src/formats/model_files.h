@@ -26,15 +26,15 @@ class HfWeightStore {
   virtual std::string file_of(const std::string& name) const = 0;
 };
 
-class ModelCheckpoint {
+class ModelFiles {
  public:
   // `path` is a directory holding config.json + model.safetensors (or a sharded index), or a
   // .gguf file. Validates the config and every weight the model needs (names, shapes, dtypes);
   // anything else throws InputError.
-  static std::unique_ptr<ModelCheckpoint> open(const std::string& path);
+  static std::unique_ptr<ModelFiles> open(const std::string& path);
   // The checkpoint `config` describes, without weights: every tensor of llama_expected_tensors with
   // `dtype` and no data (nullptr). What the memory plan's dry runs load (model/memory_plan.h).
-  static std::unique_ptr<ModelCheckpoint> shapes_only(const LlamaConfig& config, DType dtype);
+  static std::unique_ptr<ModelFiles> shapes_only(const LlamaConfig& config, DType dtype);
   bool has_weights() const { return shapes_.empty(); }
 
   const LlamaConfig& config() const { return config_; }
@@ -59,7 +59,7 @@ class ModelCheckpoint {
   DType weight_dtype() const;
 
  private:
-  ModelCheckpoint() = default;
+  ModelFiles() = default;
   void open_hf_dir();
   void open_gguf();
   std::vector<int64_t> stored_shape(const std::string& name) const;
@@ -75,6 +75,6 @@ class ModelCheckpoint {
 
 // Checks that `checkpoint` holds every weight of llama_expected_tensors(config) with that shape
 // and a float dtype (f32/f16/bf16); throws InputError naming the first bad tensor.
-void validate_llama_checkpoint(const ModelCheckpoint& checkpoint);
+void validate_llama_weights(const ModelFiles& files);
 
 }  // namespace ll

@@ -1,4 +1,4 @@
-#include "formats/checkpoint.h"
+#include "formats/model_files.h"
 
 #include <gtest/gtest.h>
 
@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 // conversion every tensor must be the same, bit for bit. This proves the permutation.
 TEST(Checkpoint, RealGgufEqualsRealHfBitForBit) {
   LL_REQUIRE_SHARED_DATA();
-  const auto hf = ModelCheckpoint::open(test::shared_path("stories260K-hf"));
-  const auto gguf = ModelCheckpoint::open(test::shared_path("stories260K.gguf"));
+  const auto hf = ModelFiles::open(test::shared_path("stories260K-hf"));
+  const auto gguf = ModelFiles::open(test::shared_path("stories260K.gguf"));
   EXPECT_FALSE(hf->is_gguf());
   EXPECT_TRUE(gguf->is_gguf());
   ASSERT_NE(gguf->gguf(), nullptr);
@@ -51,7 +51,7 @@ TEST(Checkpoint, RealGgufEqualsRealHfBitForBit) {
 // Export direction: HF q/k rows -> interleaved reproduce the GGUF file's own tensors.
 TEST(Checkpoint, ExportPermutationReproducesTheRealGguf) {
   LL_REQUIRE_SHARED_DATA();
-  const auto hf = ModelCheckpoint::open(test::shared_path("stories260K-hf"));
+  const auto hf = ModelFiles::open(test::shared_path("stories260K-hf"));
   const GgufFile gguf(test::shared_path("stories260K.gguf"));
   const LlamaConfig& c = hf->config();
   for (int64_t l = 0; l < c.num_layers; ++l) {
@@ -66,14 +66,14 @@ TEST(Checkpoint, ExportPermutationReproducesTheRealGguf) {
 
 TEST(Checkpoint, ShardedRealModelReadsTheSame) {
   LL_REQUIRE_SHARED_DATA();
-  const auto original = ModelCheckpoint::open(test::shared_path("stories260K-hf"));
+  const auto original = ModelFiles::open(test::shared_path("stories260K-hf"));
   test::TempDir dir;
   fs::copy_file(test::shared_path("stories260K-hf/config.json"), dir.file("config.json"));
   NamedTensors tensors;
   for (const auto& name : original->tensor_names()) tensors.push_back({name, original->tensor(name)});
   const auto written = write_safetensors_sharded(dir.path(), "model", tensors, 300'000, {{"format", "pt"}});
   EXPECT_GT(written.size(), 4u);  // ~1.17 MB in 300 kB shards, and the index
-  const auto sharded = ModelCheckpoint::open(dir.path());
+  const auto sharded = ModelFiles::open(dir.path());
   EXPECT_EQ(sharded->tensor_names(), original->tensor_names());
   for (const auto& name : original->tensor_names())
     EXPECT_TRUE(test::same_bytes(sharded->tensor(name), original->tensor(name))) << name;
@@ -142,8 +142,8 @@ TEST(Checkpoint, TinyLlamaReadsTheSameFromBothFormats) {
   test::TempDir dir;
   model.write_hf(dir.path());
   model.write_gguf(dir.file("tiny.gguf"));
-  const auto hf = ModelCheckpoint::open(dir.path());
-  const auto gguf = ModelCheckpoint::open(dir.file("tiny.gguf"));
+  const auto hf = ModelFiles::open(dir.path());
+  const auto gguf = ModelFiles::open(dir.file("tiny.gguf"));
   EXPECT_EQ(hf->weight_dtype(), DType::BF16);
   EXPECT_EQ(gguf->weight_dtype(), DType::BF16);
   EXPECT_EQ(gguf->config().torch_dtype, DType::BF16);
@@ -172,11 +172,11 @@ TEST(CheckpointBadInput, MissingTensor) {
   test::TempDir dir;
   const std::string skip = "model.layers.1.mlp.up_proj.weight";
   model.write_hf(dir.path(), skip);
-  expect_input_error([&] { ModelCheckpoint::open(dir.path()); },
+  expect_input_error([&] { ModelFiles::open(dir.path()); },
                      {"missing tensor '" + skip + "' in " + dir.path()});
   model.write_gguf(dir.file("tiny.gguf"), skip);
   expect_input_error(
-      [&] { ModelCheckpoint::open(dir.file("tiny.gguf")); },
+      [&] { ModelFiles::open(dir.file("tiny.gguf")); },
       {"missing tensor '" + skip + "' (GGUF 'blk.1.ffn_up.weight') in " + dir.file("tiny.gguf")});
 }
 
@@ -186,11 +186,11 @@ TEST(CheckpointBadInput, WrongShapeOrDtype) {
   for (auto& [name, t] : model.weights)
     if (name == "model.layers.1.self_attn.k_proj.weight") t = test::random_tensor(DType::F32, {24, 32}, 7);
   model.write_hf(dir.path());
-  expect_input_error([&] { ModelCheckpoint::open(dir.path()); },
+  expect_input_error([&] { ModelFiles::open(dir.path()); },
                      {"tensor 'model.layers.1.self_attn.k_proj.weight' in " + dir.file("model.safetensors"),
                       "expected shape [16, 32], found [24, 32]"});
   model.write_gguf(dir.file("tiny.gguf"));
-  expect_input_error([&] { ModelCheckpoint::open(dir.file("tiny.gguf")); },
+  expect_input_error([&] { ModelFiles::open(dir.file("tiny.gguf")); },
                      {"tensor 'model.layers.1.self_attn.k_proj.weight' (GGUF 'blk.1.attn_k.weight')",
                       "expected shape [16, 32], found [24, 32]"});
 
@@ -198,7 +198,7 @@ TEST(CheckpointBadInput, WrongShapeOrDtype) {
   for (auto& [name, t] : ints.weights)
     if (name == "model.norm.weight") t = test::random_tensor(DType::I32, {32}, 8);
   ints.write_hf(dir.path());
-  expect_input_error([&] { ModelCheckpoint::open(dir.path()); },
+  expect_input_error([&] { ModelFiles::open(dir.path()); },
                      {dir.file("model.safetensors"), "tensor 'model.norm.weight' has dtype i32"});
 }
 
@@ -213,23 +213,23 @@ TEST(CheckpointBadInput, QuantizedGguf) {
   test::patch<uint32_t>(bytes, type_pos, 2);  // Q4_0: [32, 32] is 32 blocks of 18 bytes
   test::write_file(dir.file("q.gguf"), bytes);
   expect_input_error(
-      [&] { ModelCheckpoint::open(dir.file("q.gguf")); },
+      [&] { ModelFiles::open(dir.file("q.gguf")); },
       {dir.file("q.gguf"),
        "tensor 'blk.0.attn_q.weight' has type Q4_0; only f32/f16/bf16 GGUF files are supported"});
 }
 
 TEST(CheckpointBadInput, NotAModel) {
   test::TempDir dir;
-  expect_input_error([&] { ModelCheckpoint::open(dir.file("absent")); },
+  expect_input_error([&] { ModelFiles::open(dir.file("absent")); },
                      {dir.file("absent"), "no such file"});
-  expect_input_error([&] { ModelCheckpoint::open(dir.path()); }, {dir.path(), "no config.json"});
+  expect_input_error([&] { ModelFiles::open(dir.path()); }, {dir.path(), "no config.json"});
   test::write_file(dir.file("notes.txt"), "hello");
-  expect_input_error([&] { ModelCheckpoint::open(dir.file("notes.txt")); },
+  expect_input_error([&] { ModelFiles::open(dir.file("notes.txt")); },
                      {dir.file("notes.txt"), "not a model", ".gguf"});
   test::write_file(dir.file("fake.gguf"), "hello");
-  expect_input_error([&] { ModelCheckpoint::open(dir.file("fake.gguf")); }, {dir.file("fake.gguf"), "magic"});
+  expect_input_error([&] { ModelFiles::open(dir.file("fake.gguf")); }, {dir.file("fake.gguf"), "magic"});
   test::write_file(dir.file("config.json"), R"({"model_type": "gpt2"})");
-  expect_input_error([&] { ModelCheckpoint::open(dir.path()); },
+  expect_input_error([&] { ModelFiles::open(dir.path()); },
                      {dir.file("config.json"), "not a model longlora runs", "gpt2"});
 }
 
