@@ -51,7 +51,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 LlamaModel::LlamaModel(std::unique_ptr<ModelCheckpoint> checkpoint, const ModelOptions& options)
     : checkpoint_(std::move(checkpoint)), config_(checkpoint_->config()), precision_(options.precision) {
   const ModelCheckpoint& ck = *checkpoint_;
-  set_rope_factor(config_,
+  ll::set_rope_factor(config_,
                   options.rope_factor > 0 ? options.rope_factor : interpolation_factor(config_, options.context));
 
   const int64_t C = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
