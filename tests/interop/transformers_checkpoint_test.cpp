@@ -1,0 +1,42 @@
+// Checkpoints written by transformers itself (tests/interop/transformers_checkpoints.py: LlamaForCausalLM from
+// a config with GQA, one untied and one tied, random weights with a fixed seed, save_pretrained as
+// safetensors and as pytorch_model.bin, single and sharded) load in longlora — the library and the CLI —
+// and give transformers' logits.
+#include <gtest/gtest.h>
+
+#include "formats/checkpoint.h"
+#include "formats/tensor_store.h"
+#include "interop/transformers_util.h"
+#include "support/test_support.h"
+
+namespace ll {
+namespace {
+
+TEST(TransformersCheckpoints, EveryLayoutLoadsWithTransformersLogits) {
+  LL_REQUIRE_CLIENTS();
+  test::TempDir dir;
+  ASSERT_TRUE(test::run_client("transformers_checkpoints.py", {dir.path()}));
+
+  for (const std::string config : {"gqa", "tied"}) {
+    const TensorStore expected = TensorStore::open_file(dir.file(config + "-expected.safetensors"));
+    const Tensor tokens = expected.get("tokens"), logits = expected.get("logits");
+    const std::vector<int32_t> ids(tokens.as<int32_t>(), tokens.as<int32_t>() + tokens.numel());
+    for (const std::string layout : {"safetensors", "bin", "safetensors-sharded", "bin-sharded"}) {
+      const std::string path = dir.file(config + "-" + layout);
+      SCOPED_TRACE(path);
+      ModelOptions options;
+      options.precision = Precision::F32;
+      const auto model = LlamaModel::open(path, options);
+      EXPECT_EQ(model->config().tie_word_embeddings, config == "tied");
+      EXPECT_LT(model->config().num_kv_heads, model->config().num_heads);
+      const std::vector<float> got = test::model_logits(*model, ids, tokens.shape[0]);
+      EXPECT_LT(test::max_relative_error(got, logits.as<float>(), static_cast<size_t>(logits.numel())), 1e-4);
+
+      const test::CliResult info = test::run_cli({"info", "--model", path});
+      EXPECT_EQ(info.status, 0) << info.err;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ll
