@@ -145,7 +145,9 @@ TEST_P(TransformersTrainer, FiveUpdatesMatchHfTrainerWithPeft) {
     clipped += norm > o.max_grad_norm;
   }
   EXPECT_GT(clipped, 0) << "no update was clipped: the test does not exercise max_grad_norm";
-  if (!GetParam()) EXPECT_LT(clipped, 5) << "every update was clipped: the test does not exercise unclipped ones";
+  if (!GetParam()) {
+    EXPECT_LT(clipped, 5) << "every update was clipped: the test does not exercise unclipped ones";
+  }
 
   // Final weights, every trainable tensor: the distance between the two results, relative to how far the
   // updates moved the tensor (L2 norms), below 1e-3. Both sides compute in f32 with sums in different orders;
