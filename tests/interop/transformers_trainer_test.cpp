@@ -14,6 +14,7 @@
 // order. How the two trainers average the loss over accumulated micro-batches: see transformers_trainer.py.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -176,6 +177,14 @@ TEST_P(TransformersTrainer, FiveUpdatesMatchHfTrainerWithPeft) {
     const double moved = l2_distance(want.as<float>(), from.as<float>(), want.numel());
     ASSERT_GT(moved, 0) << name << " did not move";
     EXPECT_LT(l2_distance(got.as<float>(), want.as<float>(), want.numel()) / moved, 1e-3) << name;
+  }
+  // The run's PEFT adapter holds exactly the checkpoint's LoRA matrices.
+  const TensorStore adapter = TensorStore::open_file(run + "/adapter/adapter_model.safetensors");
+  ASSERT_EQ(adapter.names().size(), 2u * 4 * 3);  // A and B on q/k/v/o of 3 layers
+  for (const std::string& name : adapter.names()) {
+    const Tensor got = adapter.get(name), want = final_ours.get(name);
+    ASSERT_EQ(got.numel(), want.numel()) << name;
+    EXPECT_TRUE(std::equal(got.as<float>(), got.as<float>() + got.numel(), want.as<float>())) << name;
   }
 }
 
