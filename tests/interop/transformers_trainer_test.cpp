@@ -18,6 +18,7 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <sstream>
 
 #include "formats/safetensors_writer.h"
@@ -50,6 +51,8 @@ struct TrainerCase {
   bool tie_word_embeddings;
   double weight_decay;
 };
+
+void PrintTo(const TrainerCase& c, std::ostream* os) { *os << c.name; }
 
 class TransformersTrainer : public ::testing::TestWithParam<TrainerCase> {};
 
