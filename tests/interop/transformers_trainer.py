@@ -63,7 +63,9 @@ class Rows(Dataset):
 class InOrderTrainer(Trainer):
     """Trainer reading the rows in the dataset's order, recording each micro-batch's loss."""
 
-    micro_losses = []
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.micro_losses = []
 
     def _get_train_sampler(self):
         return SequentialSampler(self.train_dataset)
