@@ -60,26 +60,6 @@ void check_model_type(const json& j, const std::string& where) {
              "not a LLaMA model (no model_type \"llama\" and no \"LlamaForCausalLM\" in architectures)");
 }
 
-// Options of transformers' LlamaConfig that change the model's math beyond what LongLoRA's LLaMA computes:
-// biases on the attention or MLP projections, an activation other than SiLU. Loading such a checkpoint
-// as a plain LLaMA would silently give other logits, so it is refused.
-void check_llama_variant(const json& j, const std::string& where) {
-  if (present(j, "hidden_act")) {
-    const json& act = j["hidden_act"];
-    // transformers' ACT2FN maps "swish" to the same SiLU.
-    if (!act.is_string() || (act != "silu" && act != "swish"))
-      fail_expected(where, "hidden_act", "\"silu\" (LLaMA's SwiGLU MLP)", act.dump());
-  }
-  for (const char* key : {"attention_bias", "mlp_bias"}) {
-    if (!present(j, key)) continue;
-    if (!j[key].is_boolean()) fail_expected(where, key, "true or false", j[key].dump());
-    if (j[key].get<bool>())
-      fail_input(where, std::string(key) + ": true (biases on the " +
-                            (std::string(key) == "mlp_bias" ? "MLP" : "attention") +
-                            " projections) is not supported: longlora's LLaMA has no biases");
-  }
-}
-
 double parse_rope_factor(const json& j, const std::string& where) {
   if (!present(j, "rope_scaling")) return 1.0;
   const json& rs = j["rope_scaling"];
@@ -130,7 +110,6 @@ LlamaConfig parse_hf_config(const std::string& path) {
 LlamaConfig parse_hf_config_json(const json& j, const std::string& where) {
   if (!j.is_object()) fail_expected(where, "config", "a JSON object", j.type_name());
   check_model_type(j, where);
-  check_llama_variant(j, where);
   LlamaConfig c;
   c.raw = j;
   c.hidden_size = positive_int(j, "hidden_size", where);

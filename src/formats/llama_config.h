@@ -29,9 +29,8 @@ struct LlamaConfig {
 };
 
 // Reads an HF config.json. Accepts model_type "llama" (or, without model_type, architectures
-// containing "LlamaForCausalLM"); rope_scaling must be absent, null or linear; hidden_act SiLU and
-// no attention_bias / mlp_bias (variants LlamaConfig allows that would compute something else).
-// Every problem throws InputError naming the file and the field.
+// containing "LlamaForCausalLM"); rope_scaling must be absent, null or linear. Every problem
+// throws InputError naming the file and the field.
 LlamaConfig parse_hf_config(const std::string& path);
 // The same from an already parsed object; `where` names its source in errors.
 LlamaConfig parse_hf_config_json(const nlohmann::json& json, const std::string& where);

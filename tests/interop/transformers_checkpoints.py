@@ -13,8 +13,6 @@ the norms are randomised too, transformers initialises them to 1) is saved four 
 and the gqa model twice more in half precision: OUT_DIR/gqa-bf16-safetensors/, OUT_DIR/gqa-f16-bin/.
 OUT_DIR/<name>.expected.safetensors holds tokens [2, 29] (I32) and the logits [2, 29, V] of the directory
 <name> as a user loads it: AutoModelForCausalLM.from_pretrained(torch_dtype=float32), eager attention.
-Also OUT_DIR/refused-<option>/ (safetensors): the gqa model with an option of LlamaConfig that changes the
-math beyond LongLoRA's LLaMA (attention_bias, mlp_bias, another hidden_act), which longlora must refuse.
 """
 import os
 import sys
@@ -36,8 +34,6 @@ LAYOUTS = {"safetensors": {}, "bin": dict(safe_serialization=False),
            "safetensors-sharded": dict(max_shard_size=SHARD),
            "bin-sharded": dict(max_shard_size=SHARD, safe_serialization=False)}
 HALF = [("gqa", "bf16", torch.bfloat16, "safetensors"), ("gqa", "f16", torch.float16, "bin")]
-REFUSED = {"attention_bias": dict(attention_bias=True), "mlp_bias": dict(mlp_bias=True),
-           "hidden_act": dict(hidden_act="gelu_pytorch_tanh")}
 
 
 def random_model(fields):
@@ -72,9 +68,6 @@ def main():
             save(model, out, "%s-%s" % (config, layout), layout)
     for config, tag, dtype, layout in HALF:
         save(random_model(CONFIGS[config]).to(dtype), out, "%s-%s-%s" % (config, tag, layout), layout)
-    for option, value in REFUSED.items():
-        config = LlamaConfig(**CONFIGS["gqa"], **value)
-        AutoModelForCausalLM.from_config(config).save_pretrained(os.path.join(out, "refused-" + option))
 
 
 if __name__ == "__main__":

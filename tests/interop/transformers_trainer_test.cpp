@@ -181,14 +181,19 @@ TEST_P(TransformersTrainer, FiveUpdatesMatchHfTrainerWithPeft) {
     ASSERT_GT(moved, 0) << name << " did not move";
     EXPECT_LT(l2_distance(got.as<float>(), want.as<float>(), want.numel()) / moved, 1e-3) << name;
   }
-  // The run's PEFT adapter holds exactly the checkpoint's LoRA matrices.
+  // The run's PEFT adapter holds exactly the checkpoint's tensors: the LoRA matrices under their names, and
+  // any trained embedding/norm it carries as PEFT's modules_to_save, base_model.model.<HF name>.
   const TensorStore adapter = TensorStore::open_file(run + "/adapter/adapter_model.safetensors");
-  ASSERT_EQ(adapter.names().size(), 2u * 4 * 3);  // A and B on q/k/v/o of 3 layers
+  int lora = 0;
   for (const std::string& name : adapter.names()) {
-    const Tensor got = adapter.get(name), want = final_ours.get(name);
+    const bool is_lora = name.find(".lora_") != std::string::npos;
+    lora += is_lora;
+    const std::string saved = is_lora ? name : name.substr(std::string("base_model.model.").size());
+    const Tensor got = adapter.get(name), want = final_ours.get(saved);
     ASSERT_EQ(got.numel(), want.numel()) << name;
     EXPECT_TRUE(std::equal(got.as<float>(), got.as<float>() + got.numel(), want.as<float>())) << name;
   }
+  EXPECT_EQ(lora, 2 * 4 * 3);  // A and B on q/k/v/o of 3 layers
 }
 
 // fine-tune.py's settings exactly; and, beyond them, tied embeddings (the lm_head's gradient flows into the

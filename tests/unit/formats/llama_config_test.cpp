@@ -161,31 +161,6 @@ TEST(LlamaConfigBadInput, RopeScalingOtherThanLinear) {
   expect_config_error(j, {"rope_scaling", "null or an object"});
 }
 
-// transformers' LlamaConfig options that change the math: refused, never loaded as a plain LLaMA.
-TEST(LlamaConfigBadInput, VariantsWithOtherMath) {
-  json j = small_config();
-  j["attention_bias"] = true;
-  expect_config_error(j, {"attention_bias: true", "not supported"});
-  j = small_config();
-  j["mlp_bias"] = true;
-  expect_config_error(j, {"mlp_bias: true", "MLP", "not supported"});
-  j["mlp_bias"] = "no";
-  expect_config_error(j, {"mlp_bias", "true or false", "\"no\""});
-  j = small_config();
-  j["hidden_act"] = "gelu";
-  expect_config_error(j, {"hidden_act", "silu", "\"gelu\""});
-  // What transformers writes for a plain LLaMA loads.
-  j = small_config();
-  j["attention_bias"] = false;
-  j["mlp_bias"] = false;
-  j["pretraining_tp"] = 1;
-  for (const char* act : {"silu", "swish"}) {
-    j["hidden_act"] = act;
-    test::TempDir dir;
-    EXPECT_EQ(parse(dir, j).hidden_size, 48) << act;
-  }
-}
-
 TEST(LlamaConfigBadInput, InconsistentSizes) {
   json j = small_config();
   j["num_attention_heads"] = 5;
