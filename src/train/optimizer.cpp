@@ -30,11 +30,21 @@ float clip_grad_norm(const std::vector<NamedParam>& params, double max_norm) {
   return total_norm;
 }
 
+bool takes_weight_decay(const std::string& name) {
+  // name = "<module path>.<parameter>"; the module's own name is the path's last component.
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos) return true;
+  if (name.substr(dot + 1) == "bias") return false;
+  const std::string module = name.substr(0, dot);
+  return !module.substr(module.rfind('.') + 1).ends_with("norm");  // rfind: npos + 1 = 0, the whole path
+}
+
 AdamWOptimizer::AdamWOptimizer(std::vector<NamedParam> params, const AdamWSettings& settings) : settings_(settings) {
   for (const NamedParam& p : params) {
     LL_CHECK(p.param->trainable());
     const Tensor& t = p.param->value.view();
-    slots_.push_back({p.name, p.param, OwnedTensor(DType::F32, t.shape, t.ndim), OwnedTensor(DType::F32, t.shape, t.ndim)});
+    slots_.push_back({p.name, p.param, OwnedTensor(DType::F32, t.shape, t.ndim), OwnedTensor(DType::F32, t.shape, t.ndim),
+                      takes_weight_decay(p.name)});
   }
 }
 
@@ -44,6 +54,7 @@ void AdamWOptimizer::step(double lr) {
   s.lr = lr;
   for (Slot& slot : slots_) {
     Param& p = *slot.param;
+    s.weight_decay = slot.decays ? settings_.weight_decay : 0.0;
     adamw_step(p.value.as<float>(), p.grad_data(), slot.m.as<float>(), slot.v.as<float>(), p.value.numel(), s, steps_);
   }
 }

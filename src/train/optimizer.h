@@ -30,9 +30,16 @@ float clip_grad_norm(const std::vector<NamedParam>& params, double max_norm);
 // Every gradient *= factor.
 void scale_grads(const std::vector<NamedParam>& params, float factor);
 
+// Whether weight decay applies to the trainable tensor `name`, by HF Trainer's rule
+// (Trainer.get_decay_parameter_names): every parameter except those of normalisation layers (LLaMA's
+// RMSNorm: input_layernorm, post_attention_layernorm, model.norm) and biases. LoRA matrices, embeddings,
+// lm_head and projection weights decay.
+bool takes_weight_decay(const std::string& name);
+
 class AdamWOptimizer {
  public:
-  // `settings.lr` is ignored: every step() is given the scheduled rate.
+  // `settings.lr` is ignored: every step() is given the scheduled rate. settings.weight_decay applies
+  // to the parameters takes_weight_decay() names, the others get none (HF Trainer's two parameter groups).
   AdamWOptimizer(std::vector<NamedParam> params, const AdamWSettings& settings);
 
   // One update of every parameter from its gradient with learning rate `lr` (HF's
@@ -45,6 +52,7 @@ class AdamWOptimizer {
     std::string name;
     Param* param;
     OwnedTensor m, v;  // f32, param's shape
+    bool decays;       // takes_weight_decay(name)
   };
   const std::vector<Slot>& slots() const { return slots_; }
   // Restores a saved state: every m and v must already have been checked against slots()' shapes.

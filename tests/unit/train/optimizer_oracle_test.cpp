@@ -164,6 +164,32 @@ TEST_P(OptimizerOracle, AccumulateClipScheduleAdamWMatchPyTorchBitForBit) {
   }
 }
 
+// HF Trainer decays every trained tensor but the norm weights and biases (Trainer.get_decay_parameter_names);
+// transformers_trainer_test checks the effect against Trainer itself.
+TEST(AdamWOptimizer, WeightDecaySkipsNormsAsHfTrainerDoes) {
+  for (const char* name : {"model.layers.0.input_layernorm.weight", "model.layers.3.post_attention_layernorm.weight",
+                           "model.norm.weight", "model.layers.0.self_attn.q_proj.bias"})
+    EXPECT_FALSE(takes_weight_decay(name)) << name;
+  for (const char* name : {"model.embed_tokens.weight", "lm_head.weight", "model.layers.0.mlp.down_proj.weight",
+                           "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight",
+                           "base_model.model.model.layers.0.self_attn.o_proj.lora_B.weight", "weight"})
+    EXPECT_TRUE(takes_weight_decay(name)) << name;
+
+  // With zero gradients only the decay moves a parameter: the projection shrinks, the norm stays.
+  std::vector<Param> params(2);
+  for (Param& p : params) {
+    p.value = OwnedTensor(DType::F32, {3});
+    std::fill(p.value.as<float>(), p.value.as<float>() + 3, 2.0f);
+    p.make_trainable();
+    std::fill(p.grad_data(), p.grad_data() + 3, 0.0f);
+  }
+  AdamWOptimizer opt({{"model.layers.0.mlp.up_proj.weight", &params[0]}, {"model.layers.0.input_layernorm.weight", &params[1]}},
+                     AdamWSettings{.weight_decay = 0.1});
+  opt.step(0.5);
+  EXPECT_FLOAT_EQ(params[0].data()[0], 2.0f * (1 - 0.5f * 0.1f));
+  EXPECT_EQ(params[1].data()[0], 2.0f);
+}
+
 INSTANTIATE_TEST_SUITE_P(Runs, OptimizerOracle,
                          ::testing::Values(OracleRun{"constant_with_warmup", 1.0}, OracleRun{"cosine", 1.0},
                                            OracleRun{"linear", 0.0}),
