@@ -42,7 +42,7 @@ void declare_flags(Args& args, const TrainingCommand& command) {
       .option("--lr", "2e-5", "peak learning rate", "LR")
       .option("--warmup-steps", std::to_string(d.warmup_steps), "linear warm-up updates", "N")
       .option("--lr-scheduler", "constant_with_warmup", "constant_with_warmup, linear or cosine", "S")
-      .option("--weight-decay", "0", "AdamW weight decay", "WD")
+      .option("--weight-decay", "0", "AdamW weight decay (not on norm weights, as HF Trainer)", "WD")
       .option("--adam-beta1", "0.9", "AdamW beta1", "B")
       .option("--adam-beta2", "0.999", "AdamW beta2", "B")
       .option("--adam-epsilon", "1e-8", "AdamW epsilon", "E")

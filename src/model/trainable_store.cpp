@@ -16,21 +16,39 @@ int64_t TrainableStore::Slot::numel() const {
   return n;
 }
 
+bool takes_weight_decay(const std::string& name) {
+  // name = "<module path>.<parameter>"; the module's own name is the path's last component.
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos) return true;
+  if (name.substr(dot + 1) == "bias") return false;
+  const std::string module = name.substr(0, dot);
+  return !module.substr(module.rfind('.') + 1).ends_with("norm");  // rfind: npos + 1 = 0, the whole path
+}
+
 size_t TrainableStore::declare(const std::string& name, const int64_t* shape, int ndim) {
   LL_CHECK(!allocated() && ndim >= 1 && ndim <= kMaxDims);
   for (const Slot& s : slots_) LL_CHECK(s.name != name);
   Slot s;
   s.name = name;
-  s.offset = elements_;
+  s.decays = takes_weight_decay(name);
   s.ndim = ndim;
   std::copy(shape, shape + ndim, s.shape);
-  elements_ += (s.numel() + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
   slots_.push_back(s);
   return slots_.size() - 1;
 }
 
 void TrainableStore::allocate(MemoryResource& memory) {
   LL_CHECK(!allocated());
+  // Offsets: the decaying group first, then the rest, each in declaration order.
+  elements_ = 0;
+  for (bool group : {true, false}) {
+    for (Slot& s : slots_) {
+      if (s.decays != group) continue;
+      s.offset = elements_;
+      elements_ += (s.numel() + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+    }
+    if (group) decaying_elements_ = elements_;
+  }
   memory_ = &memory;
   const int64_t n = std::max<int64_t>(elements_, 1);
   values_ = OwnedTensor(memory, DType::F32, {n});
@@ -59,14 +77,6 @@ Tensor TrainableStore::view(const OwnedTensor& buffer, size_t i) const {
   }
   for (int d = s.ndim; d < kMaxDims; ++d) t.shape[d] = t.stride[d] = 0;
   return t;
-}
-
-const TrainableStore::Slot* TrainableStore::slot_at(int64_t index) const {
-  auto it = std::upper_bound(slots_.begin(), slots_.end(), index,
-                             [](int64_t i, const Slot& s) { return i < s.offset; });
-  if (it == slots_.begin()) return nullptr;
-  --it;
-  return index < it->offset + it->numel() ? &*it : nullptr;
 }
 
 }  // namespace ll

@@ -4,7 +4,9 @@
 // clipping, the NaN scan, the optimizer update and an all-reduce are each one pass over one buffer;
 // checkpoints save the named views.
 //
-// Built in two phases: declare() every parameter (in the model's fixed order), then allocate().
+// Built in two phases: declare() every parameter (in the model's fixed order), then allocate(). The
+// buffers hold the parameters that take weight decay first, then those that do not (HF Trainer's
+// two parameter groups, takes_weight_decay): each group is one contiguous range for the optimizer.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -14,10 +16,17 @@
 
 namespace ll {
 
+// Whether weight decay applies to the trainable tensor `name`, by HF Trainer's rule
+// (Trainer.get_decay_parameter_names): every parameter except those of normalisation layers (LLaMA's
+// RMSNorm: input_layernorm, post_attention_layernorm, model.norm) and biases. LoRA matrices, embeddings,
+// lm_head and projection weights decay.
+bool takes_weight_decay(const std::string& name);
+
 class TrainableStore {
  public:
   struct Slot {
     std::string name;
+    bool decays = true;  // takes_weight_decay(name)
     int64_t offset = 0;  // elements from the start of each buffer (a multiple of 16: 64-byte aligned)
     int ndim = 0;
     int64_t shape[kMaxDims] = {};
@@ -35,6 +44,8 @@ class TrainableStore {
 
   const std::vector<Slot>& slots() const { return slots_; }
   int64_t elements() const { return elements_; }  // per buffer, padding included
+  // The decaying parameters are the elements [0, decaying_elements()) of each buffer.
+  int64_t decaying_elements() const { return decaying_elements_; }
   MemoryResource& memory() const { return *memory_; }
 
   // Views of parameter i.
@@ -48,14 +59,12 @@ class TrainableStore {
   float* moments_m() const { return m_.as<float>(); }
   float* moments_v() const { return v_.as<float>(); }
 
-  // The parameter holding element `index` of a buffer (its slot), or nullptr for padding.
-  const Slot* slot_at(int64_t index) const;
 
  private:
   Tensor view(const OwnedTensor& buffer, size_t i) const;
 
   std::vector<Slot> slots_;
-  int64_t elements_ = 0;
+  int64_t elements_ = 0, decaying_elements_ = 0;
   MemoryResource* memory_ = nullptr;
   OwnedTensor values_, grads_, m_, v_;
 };

@@ -28,16 +28,22 @@ int64_t layer_of(const std::string& name) {
 
 std::optional<NonFinite> find_non_finite(Backend& backend, const TrainableStore& store, const float* buffer,
                                          const std::string& suffix) {
-  const int64_t at = backend.first_non_finite(buffer, store.elements());
-  if (at < 0) return std::nullopt;
-  const TrainableStore::Slot* slot = store.slot_at(at);
-  LL_CHECK(slot);  // padding between tensors is never written
-  NonFinite found{slot->name + suffix, layer_of(slot->name), at - slot->offset, 0, 0, 0};
-  backend.download(&found.value, buffer + at, sizeof(float));
+  if (backend.first_non_finite(buffer, store.elements()) < 0) return std::nullopt;
+  // Something is there: the tensors one by one, in the model's order, so the first one named is the
+  // earliest layer's.
+  std::optional<NonFinite> found;
+  int64_t affected = 0;
   for (const TrainableStore::Slot& s : store.slots()) {
-    ++found.tensors_examined;
-    if (backend.first_non_finite(buffer + s.offset, s.numel()) >= 0) ++found.tensors_affected;
+    const int64_t at = backend.first_non_finite(buffer + s.offset, s.numel());
+    if (at < 0) continue;
+    ++affected;
+    if (found) continue;
+    found = NonFinite{s.name + suffix, layer_of(s.name), at, 0, 0, 0};
+    backend.download(&found->value, buffer + s.offset + at, sizeof(float));
   }
+  LL_CHECK(found);  // padding between tensors is never written
+  found->tensors_affected = affected;
+  found->tensors_examined = static_cast<int64_t>(store.slots().size());
   return found;
 }
 

@@ -34,7 +34,7 @@ int64_t layer_of(const std::string& name);
 // The first non-finite element of one of the trainable store's buffers — store.values(),
 // store.grads(), or a moment — if any; tensors are named by their slot, with `suffix` appended
 // (".exp_avg" for m). One pass of the backend over the buffer; only when it finds something are the
-// tensors scanned one by one, to count those affected.
+// tensors scanned one by one, in the model's order (the first named is the earliest layer's).
 std::optional<NonFinite> find_non_finite(Backend& backend, const TrainableStore& store, const float* buffer,
                                          const std::string& suffix = "");
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace ll {
 
@@ -36,8 +37,16 @@ void AdamWOptimizer::step(double lr) {
   ++steps_;
   AdamWSettings s = settings_;
   s.lr = lr;
-  backend_.adamw_step(store_.values(), store_.grads(), store_.moments_m(), store_.moments_v(), store_.elements(), s,
-                      steps_);
+  // HF Trainer's two parameter groups, each a contiguous range of the store: [0, decaying) with
+  // weight decay, the rest without.
+  const int64_t decaying = store_.decaying_elements();
+  for (const auto& [begin, end, decay] : {std::tuple{int64_t{0}, decaying, settings_.weight_decay},
+                                          std::tuple{decaying, store_.elements(), 0.0}}) {
+    if (begin == end) continue;
+    s.weight_decay = decay;
+    backend_.adamw_step(store_.values() + begin, store_.grads() + begin, store_.moments_m() + begin,
+                        store_.moments_v() + begin, end - begin, s, steps_);
+  }
 }
 
 void AdamWOptimizer::restore(int64_t steps_done) {

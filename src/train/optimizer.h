@@ -31,7 +31,8 @@ void scale_grads(Backend& backend, TrainableStore& store, float factor);
 class AdamWOptimizer {
  public:
   // Allocates the store's moments (zero). `settings.lr` is ignored: every step() is given the
-  // scheduled rate.
+  // scheduled rate. settings.weight_decay applies to the store's decaying parameters
+  // (takes_weight_decay), the others get none: HF Trainer's two parameter groups, each one pass.
   AdamWOptimizer(Backend& backend, TrainableStore& store, const AdamWSettings& settings);
 
   // One update of every parameter from its gradient with learning rate `lr` (HF's

@@ -230,13 +230,21 @@ def check_model(a):
           f"rope factor {a.rope_factor}")
 
 
+def load_tensors(path):
+    """A safetensors file, or a torch.save file (LongLoRA's trainable_params.bin), as numpy arrays."""
+    if not path.endswith(".bin"):
+        return load_file(path)
+    import torch
+    return {name: t.numpy() for name, t in torch.load(path, map_location="cpu", weights_only=True).items()}
+
+
 def check_merged_values(a, got, base_t, hp):
     """f32 merged tensors against base + the run, built here from the run's own files."""
     name_map = get_tensor_name_map(MODEL_ARCH.LLAMA, hp["layers"])
     want = {name: as_f32(t) for name, t in base_t.items()}
     exact = set(want)
     if a.trainable:
-        for hf_name, w in load_file(a.trainable).items():
+        for hf_name, w in load_tensors(a.trainable).items():
             name = gguf_name(name_map, hf_name)
             heads = rope_heads(hf_name, hp)
             want[name] = (permute(w, heads) if heads else w).astype(np.float32)
@@ -299,7 +307,7 @@ def check_info(a):
         check(found is not None, f"longlora info: no match for /{pattern}/ in:\n{info}")
         return [int(g) for g in found.groups()] if found else None
 
-    arch = grab(r"LLaMA, (\d+) layers, hidden (\d+), FFN (\d+), vocab (\d+)")
+    arch = grab(r"\(LlamaForCausalLM\), (\d+) layers, hidden (\d+), FFN (\d+), vocab (\d+)")
     if arch:
         check(arch == [reader["layers"], reader["hidden"], reader["ffn"], reader["vocab"]],
               f"longlora info says layers/hidden/FFN/vocab {arch}")

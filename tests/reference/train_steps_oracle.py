@@ -2,7 +2,7 @@
 """Several optimizer steps of LoRA+ training on a LLaMA, in PyTorch float64, as LongLoRA's fine-tune.py
 runs them through HF Trainer: per micro-batch the mean next-token loss divided by the accumulation steps,
 backward; torch.nn.utils.clip_grad_norm_; torch.optim.AdamW with the lr LambdaLR sets
-(constant_with_warmup: the first update has lr 0).
+(constant_with_warmup: the first update has lr 0), weight decay on every tensor but the norm weights.
 
 usage: train_steps_oracle.py DIR
 DIR holds model/ (an HF checkpoint), init.safetensors (the starting value of every trainable tensor:
@@ -43,8 +43,12 @@ def main():
     lora = train_grad_oracle.lora_fn(params, o["lora_scale"])
 
     ordered = [params[n] for n in sorted(params)]
-    opt = torch.optim.AdamW(ordered, lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"],
-                            weight_decay=o["weight_decay"])
+    # HF Trainer's two parameter groups (Trainer.create_optimizer): no weight decay on norm weights.
+    decay = [params[n] for n in sorted(params) if not n.rsplit(".", 1)[0].endswith("norm")]
+    no_decay = [params[n] for n in sorted(params) if n.rsplit(".", 1)[0].endswith("norm")]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": o["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"])
     factor = train_oracle.constant_with_warmup(o["warmup"])
     record = {"loss": [], "grad_norm": [], "lr": []}
     for step in range(o["steps"]):

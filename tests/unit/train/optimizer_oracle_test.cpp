@@ -156,6 +156,32 @@ TEST_P(OptimizerOracle, AccumulateClipScheduleAdamWMatchPyTorchBitForBit) {
   }
 }
 
+// HF Trainer decays every trained tensor but the norm weights and biases (Trainer.get_decay_parameter_names);
+// transformers_trainer_test checks the effect against Trainer itself.
+TEST(AdamWOptimizer, WeightDecaySkipsNormsAsHfTrainerDoes) {
+  for (const char* name : {"model.layers.0.input_layernorm.weight", "model.layers.3.post_attention_layernorm.weight",
+                           "model.norm.weight", "model.layers.0.self_attn.q_proj.bias"})
+    EXPECT_FALSE(takes_weight_decay(name)) << name;
+  for (const char* name : {"model.embed_tokens.weight", "lm_head.weight", "model.layers.0.mlp.down_proj.weight",
+                           "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight",
+                           "base_model.model.model.layers.0.self_attn.o_proj.lora_B.weight", "weight"})
+    EXPECT_TRUE(takes_weight_decay(name)) << name;
+
+  // With zero gradients only the decay moves a parameter: the projection shrinks, the norm stays.
+  // The store lays the decaying projection out first, the norm after it.
+  TrainableStore store;
+  const int64_t shape[] = {3};
+  store.declare("model.layers.0.input_layernorm.weight", shape, 1);
+  store.declare("model.layers.0.mlp.up_proj.weight", shape, 1);
+  store.allocate(cpu_backend());
+  for (size_t i = 0; i < 2; ++i) std::fill(store.value(i).as<float>(), store.value(i).as<float>() + 3, 2.0f);
+  AdamWOptimizer opt(cpu_backend(), store, AdamWSettings{.weight_decay = 0.1});
+  opt.step(0.5);
+  EXPECT_EQ(store.value(0).as<float>()[0], 2.0f);
+  EXPECT_FLOAT_EQ(store.value(1).as<float>()[0], 2.0f * (1 - 0.5f * 0.1f));
+  EXPECT_EQ(store.slots()[1].offset, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Runs, OptimizerOracle,
                          ::testing::Values(OracleRun{"constant_with_warmup", 1.0}, OracleRun{"cosine", 1.0},
                                            OracleRun{"linear", 0.0}),
