@@ -194,26 +194,28 @@ double CpuBackend::cross_entropy_loss(const float* logits, const int32_t* target
 
 // ---- attention ----
 
+int CpuBackend::threads() const { return threads_ > 0 ? threads_ : num_threads(); }
+
 size_t CpuBackend::attention_scratch_bytes(int64_t head_dim) const {
-  return ll::attention_scratch_bytes(head_dim, threads_ > 0 ? threads_ : num_threads());
+  return ll::attention_scratch_bytes(head_dim, threads());
 }
 
 void CpuBackend::attention_forward(const AttentionShape& shape, const AttentionMask& mask, const AttentionQKV& in,
                                    const HeadsView& o, float* lse, Arena& scratch) {
-  if (measuring()) return take_scratch(scratch, attention_scratch_bytes(shape.head_dim));
+  if (measuring()) return take_scratch(scratch, attention_forward_scratch_bytes(shape.head_dim, threads()));
   ll::attention_forward(shape, mask, in, o, lse, scratch);
 }
 
 void CpuBackend::attention_backward(const AttentionShape& shape, const AttentionMask& mask, const AttentionQKV& in,
                                     const HeadsView& o, const float* lse, const HeadsView& dout,
                                     const AttentionQKV& grads, Arena& scratch) {
-  if (measuring()) return take_scratch(scratch, attention_scratch_bytes(shape.head_dim));
+  if (measuring()) return take_scratch(scratch, attention_backward_scratch_bytes(shape.head_dim, threads()));
   ll::attention_backward(shape, mask, in, o, lse, dout, grads, scratch);
 }
 
 void CpuBackend::attention_forward_cached(const CachedAttentionShape& shape, const AttentionQKV& in,
                                           const HeadsView& o, float* lse, Arena& scratch) {
-  if (measuring()) return take_scratch(scratch, attention_scratch_bytes(shape.head_dim));
+  if (measuring()) return take_scratch(scratch, attention_forward_scratch_bytes(shape.head_dim, threads()));
   ll::attention_forward_cached(shape, in, o, lse, scratch);
 }
 
