@@ -16,6 +16,19 @@
 
 namespace ll {
 
+namespace {
+
+// What a measuring op takes from `scratch` in place of the real op: `bytes`, given back before it
+// returns. Nothing for 0 bytes: the real op asks for nothing then, and the Arena would round a
+// 0-byte request up to its 64-byte minimum.
+void take_scratch(Arena& scratch, size_t bytes) {
+  if (bytes == 0) return;
+  ArenaScope scope(scratch);
+  scratch.alloc_bytes(bytes);
+}
+
+}  // namespace
+
 CpuBackend::CpuBackend(bool measuring, int threads) : Backend(measuring), threads_(threads) {}
 
 std::string CpuBackend::name() const {
@@ -94,32 +107,20 @@ void CpuBackend::prepare_weight(GemmWeight& w, const Tensor& source, Precision p
 
 void CpuBackend::linear_forward(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t M, const GemmWeight& w,
                                 bool accumulate, Arena& scratch) {
-  if (measuring()) {
-    ArenaScope scope(scratch);
-    scratch.alloc_bytes(linear_forward_scratch_bytes(M, w.cols(), w.precision));
-    return;
-  }
+  if (measuring()) return take_scratch(scratch, linear_forward_scratch_bytes(M, w.cols(), w.precision));
   ll::linear_forward(y, ldy, x, ldx, M, w.view, w.precision, accumulate, scratch);
 }
 
 void CpuBackend::linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t lddy, int64_t M,
                                        const GemmWeight& w, bool accumulate, Arena& scratch) {
-  if (measuring()) {
-    ArenaScope scope(scratch);
-    scratch.alloc_bytes(linear_backward_input_scratch_bytes(M, w.rows(), w.precision));
-    return;
-  }
+  if (measuring()) return take_scratch(scratch, linear_backward_input_scratch_bytes(M, w.rows(), w.precision));
   ll::linear_backward_input(dx, lddx, dy, lddy, M, w.view, w.precision, accumulate, scratch);
 }
 
 void CpuBackend::linear_backward_weight(float* dw, const float* dy, int64_t lddy, const float* x, int64_t ldx,
                                         int64_t M, int64_t N, int64_t K, Precision p, bool accumulate,
                                         Arena& scratch) {
-  if (measuring()) {
-    ArenaScope scope(scratch);
-    scratch.alloc_bytes(linear_backward_weight_scratch_bytes(M, N, K, p));
-    return;
-  }
+  if (measuring()) return take_scratch(scratch, linear_backward_weight_scratch_bytes(M, N, K, p));
   ll::linear_backward_weight(dw, dy, lddy, x, ldx, M, N, K, p, accumulate, scratch);
 }
 
@@ -193,38 +194,28 @@ double CpuBackend::cross_entropy_loss(const float* logits, const int32_t* target
 
 // ---- attention ----
 
+int CpuBackend::threads() const { return threads_ > 0 ? threads_ : num_threads(); }
+
 size_t CpuBackend::attention_scratch_bytes(int64_t head_dim) const {
-  return ll::attention_scratch_bytes(head_dim, threads_ > 0 ? threads_ : num_threads());
+  return ll::attention_scratch_bytes(head_dim, threads());
 }
 
 void CpuBackend::attention_forward(const AttentionShape& shape, const AttentionMask& mask, const AttentionQKV& in,
                                    const HeadsView& o, float* lse, Arena& scratch) {
-  if (measuring()) {
-    ArenaScope scope(scratch);
-    scratch.alloc_bytes(attention_scratch_bytes(shape.head_dim));
-    return;
-  }
+  if (measuring()) return take_scratch(scratch, attention_forward_scratch_bytes(shape.head_dim, threads()));
   ll::attention_forward(shape, mask, in, o, lse, scratch);
 }
 
 void CpuBackend::attention_backward(const AttentionShape& shape, const AttentionMask& mask, const AttentionQKV& in,
                                     const HeadsView& o, const float* lse, const HeadsView& dout,
                                     const AttentionQKV& grads, Arena& scratch) {
-  if (measuring()) {
-    ArenaScope scope(scratch);
-    scratch.alloc_bytes(attention_scratch_bytes(shape.head_dim));
-    return;
-  }
+  if (measuring()) return take_scratch(scratch, attention_backward_scratch_bytes(shape.head_dim, threads()));
   ll::attention_backward(shape, mask, in, o, lse, dout, grads, scratch);
 }
 
 void CpuBackend::attention_forward_cached(const CachedAttentionShape& shape, const AttentionQKV& in,
                                           const HeadsView& o, float* lse, Arena& scratch) {
-  if (measuring()) {
-    ArenaScope scope(scratch);
-    scratch.alloc_bytes(attention_scratch_bytes(shape.head_dim));
-    return;
-  }
+  if (measuring()) return take_scratch(scratch, attention_forward_scratch_bytes(shape.head_dim, threads()));
   ll::attention_forward_cached(shape, in, o, lse, scratch);
 }
 

@@ -85,6 +85,8 @@ class CpuBackend final : public Backend {
   int64_t first_non_finite(const float* x, int64_t n) override;
 
  private:
+  int threads() const;  // the thread count the ops run (or, measuring, plan for)
+
   MeasuringMemory measure_;
   int threads_;
 };

@@ -110,11 +110,19 @@ void zero_query_padding(const attn::AttentionPlan& plan, const HeadsView& o, flo
 
 }  // namespace
 
+size_t attention_forward_scratch_bytes(int64_t head_dim, int threads, const AttentionTuning& tuning) {
+  const int64_t per_thread = attn::forward_scratch_floats(head_dim, query_tile_of(tuning), key_tile_of(tuning));
+  return static_cast<size_t>(per_thread) * sizeof(float) * static_cast<size_t>(threads);
+}
+
+size_t attention_backward_scratch_bytes(int64_t head_dim, int threads, const AttentionTuning& tuning) {
+  const int64_t per_thread = attn::backward_scratch_floats(head_dim, query_tile_of(tuning), key_tile_of(tuning));
+  return static_cast<size_t>(per_thread) * sizeof(float) * static_cast<size_t>(threads);
+}
+
 size_t attention_scratch_bytes(int64_t head_dim, int threads, const AttentionTuning& tuning) {
-  const int qt = query_tile_of(tuning), kt = key_tile_of(tuning);
-  const int64_t per_thread =
-      std::max(attn::forward_scratch_floats(head_dim, qt, kt), attn::backward_scratch_floats(head_dim, qt, kt));
-  return static_cast<size_t>(per_thread) * sizeof(float) * static_cast<size_t>(threads) + 64;
+  return aligned_size(std::max(attention_forward_scratch_bytes(head_dim, threads, tuning),
+                               attention_backward_scratch_bytes(head_dim, threads, tuning)));
 }
 
 void attention_forward(const AttentionShape& shape, const AttentionMask& mask, const AttentionQKV& in,

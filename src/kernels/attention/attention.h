@@ -106,9 +106,15 @@ struct AttentionTuning {
 inline constexpr int kDefaultQueryTile = 128;
 inline constexpr int kDefaultKeyTile = 64;
 
-// Bytes the kernel takes from the Arena (all threads, forward or backward, whichever is larger).
-// Depends on D, the tiles and the thread count only, never on N.
+// Bytes the kernel takes from the Arena (all threads, forward or backward, whichever is larger, with
+// the Arena's rounding). Depends on D, the tiles and the thread count only, never on N.
 size_t attention_scratch_bytes(int64_t head_dim, int threads, const AttentionTuning& tuning = {});
+// What attention_forward (and attention_forward_cached) and attention_backward each ask the Arena for
+// in a process of `threads` threads, exactly (a call on an empty shape asks for nothing): a measuring
+// backend's dry run takes the same. The forward asks for every thread's tiles even when a small call
+// runs on one thread, so that its scratch does not depend on the call's work either.
+size_t attention_forward_scratch_bytes(int64_t head_dim, int threads, const AttentionTuning& tuning = {});
+size_t attention_backward_scratch_bytes(int64_t head_dim, int threads, const AttentionTuning& tuning = {});
 
 // Forward. o: [B, T, Hq, D] f32. lse: [B, Hq, T] f32 (natural log, per query) for the backward, or
 // nullptr when no backward follows (inference, eval).

@@ -111,7 +111,9 @@ void flash_forward(const AttentionPlan& plan, const AttentionQKV& in, const Head
   const int threads = pairs * plan.head_dim < parallel_grain(kSerialForwardWork) ? 1 : num_threads();
   const int64_t per_thread = forward_scratch_floats(plan.head_dim, plan.query_tile, plan.key_tile);
   ArenaScope scope(scratch);
-  float* blocks = scratch.alloc<float>(per_thread * threads);
+  // The tiles of every thread even when this call runs on one (attention_forward_scratch_bytes), so
+  // that what a call takes does not depend on its work and a dry run takes the same.
+  float* blocks = scratch.alloc<float>(per_thread * num_threads());
   const auto n_tasks = static_cast<int64_t>(plan.query_tasks.size());
 #pragma omp parallel num_threads(threads)
   {
