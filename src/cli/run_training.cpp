@@ -7,7 +7,6 @@
 #include "cli/model_flags.h"
 #include "core/error.h"
 #include "core/threads.h"
-#include "formats/token_file.h"
 #include "train/interrupt.h"
 #include "train/trainer.h"
 
@@ -19,92 +18,38 @@ std::string absolute_path(const std::string& p) {
   return p.empty() ? p : std::filesystem::absolute(p).lexically_normal().string();
 }
 
-// The flags --token-dtype and --doc-mask, as keys of train_options_to_json.
-bool is_packing_flag(const std::string& key) { return key == "token-dtype" || key == "doc-mask"; }
+// The table's flags this command has (sft packs no token rows: no --token-dtype, --doc-mask).
+std::vector<TrainFlag> command_flags(const TrainingCommand& command) {
+  std::vector<TrainFlag> out;
+  for (TrainFlag& f : train_flags())
+    if (command.packing_flags || !f.packing) out.push_back(std::move(f));
+  return out;
+}
 
 void declare_flags(Args& args, const TrainingCommand& command) {
-  const TrainOptions d;
   add_model_flags(args);
   args.option("--data", "", command.data_help, "PATH")
       .option("--out", "", "run directory for checkpoints, metrics and the trained adapter/model", "RUN")
       .option("--resume", "", "continue the run in RUN from its latest checkpoint (same options)", "RUN");
-  if (command.packing_flags)
-    args.option("--token-dtype", d.token_dtype, "token files hold u16 or u32 ids", "T")
-        .flag("--doc-mask", "packed documents do not attend to each other");
-  args.flag("--full", "train every weight (no LoRA); writes an HF model directory")
-      .option("--trainable", "embed,norm", "also train weights whose name contains one of these (\"\" = plain LoRA)", "LIST")
-      .option("--lora-r", std::to_string(d.lora_r), "LoRA rank", "R")
-      .option("--lora-alpha", "16", "LoRA alpha (scale alpha/r)", "A")
-      .option("--lora-dropout", "0", "LoRA dropout probability", "P")
-      .option("--lora-targets", "q_proj,k_proj,v_proj,o_proj", "modules that get LoRA adapters", "LIST")
-      .flag("--rslora", "scale LoRA by alpha/sqrt(r)")
-      .option("--max-steps", std::to_string(d.max_steps), "optimizer updates", "N")
-      .option("--lr", "2e-5", "peak learning rate", "LR")
-      .option("--warmup-steps", std::to_string(d.warmup_steps), "linear warm-up updates", "N")
-      .option("--lr-scheduler", "constant_with_warmup", "constant_with_warmup, linear or cosine", "S")
-      .option("--weight-decay", "0", "AdamW weight decay (not on norm weights, as HF Trainer)", "WD")
-      .option("--adam-beta1", "0.9", "AdamW beta1", "B")
-      .option("--adam-beta2", "0.999", "AdamW beta2", "B")
-      .option("--adam-epsilon", "1e-8", "AdamW epsilon", "E")
-      .option("--batch-size", std::to_string(d.batch_size), "rows per micro-batch", "N")
-      .option("--grad-accum", std::to_string(d.grad_accum), "micro-batches per update", "N")
-      .option("--max-grad-norm", "1.0", "clip the global gradient norm to this (0 = no clipping)", "X")
-      .option("--seed", std::to_string(d.seed), "seed of LoRA init, data order and dropout", "S")
-      .flag("--full-attn", "full causal attention instead of S2-Attn")
-      .option("--s2-ratio", "0.25", "S2-Attn group size as a fraction of the row length", "R")
-      .option("--s2-group", "0", "explicit S2-Attn group size (0 = from --s2-ratio)", "G")
-      .option("--s2-variant", d.s2_variant, "flash (LongLoRA's released models) or roll (the paper's Algorithm 1)", "V")
-      .flag("--no-checkpointing", "keep every layer's activations instead of recomputing them")
-      .option("--save-steps", std::to_string(d.save_steps), "checkpoint every N updates (and after the last)", "N")
-      .option("--keep-checkpoints", std::to_string(d.keep_checkpoints), "checkpoints kept", "N")
-      .option("--on-nan", "stop", "a NaN/Inf loss or gradient: stop (exit 2 naming the tensor) or skip the update", "P")
+  for (const TrainFlag& f : command_flags(command)) {
+    if (!f.declared_here) continue;
+    if (f.is_switch)
+      args.flag(f.flag, f.help);
+    else
+      args.option(f.flag, f.default_text, f.help, f.metavar);
+  }
+  args.option("--on-nan", "stop", "a NaN/Inf loss or gradient: stop (exit 2 naming the tensor) or skip the update", "P")
       .flag("--no-memory-check", "start even when the memory plan (longlora info) exceeds the memory available");
 }
 
 TrainOptions options_from_flags(const Args& args, const TrainingCommand& command) {
   TrainOptions o;
   o.task = command.task;
-  auto count = [&](const char* flag) {
-    return static_cast<int64_t>(args.integer(flag));
-  };
-  o.model = absolute_path(args.str("--model"));
-  o.data = absolute_path(args.str("--data"));
-  o.context = count("--context");
-  o.rope_factor = args.number("--rope-factor");
-  o.dtype = args.str("--dtype");
-  if (command.packing_flags) {
-    o.token_dtype = token_dtype_name(parse_token_dtype(args.str("--token-dtype"), "--token-dtype"));
-    o.doc_mask = args.enabled("--doc-mask");
-  }
-  o.full = args.enabled("--full");
-  o.trainable = args.string_list("--trainable");
-  o.lora_r = count("--lora-r");
-  o.lora_alpha = args.number("--lora-alpha");
-  o.lora_dropout = args.number("--lora-dropout");
-  o.lora_targets = args.string_list("--lora-targets");
-  o.rslora = args.enabled("--rslora");
-  o.max_steps = count("--max-steps");
-  o.lr = args.number("--lr");
-  o.warmup_steps = count("--warmup-steps");
-  o.lr_scheduler = parse_lr_schedule(args.str("--lr-scheduler"));
-  o.weight_decay = args.number("--weight-decay");
-  o.adam_beta1 = args.number("--adam-beta1");
-  o.adam_beta2 = args.number("--adam-beta2");
-  o.adam_epsilon = args.number("--adam-epsilon");
-  o.batch_size = count("--batch-size");
-  o.grad_accum = count("--grad-accum");
-  o.max_grad_norm = args.number("--max-grad-norm");
-  const int64_t seed = count("--seed");
-  if (seed < 0) fail_expected("longlora " + o.task, "--seed", "an integer ≥ 0", std::to_string(seed));
-  o.seed = static_cast<uint64_t>(seed);
-  o.full_attn = args.enabled("--full-attn");
-  o.s2_ratio = args.number("--s2-ratio");
-  o.s2_group = count("--s2-group");
-  o.s2_variant = args.str("--s2-variant");
-  o.checkpointing = !args.enabled("--no-checkpointing");
-  o.save_steps = count("--save-steps");
-  o.keep_checkpoints = count("--keep-checkpoints");
-  o.threads = count("--threads");
+  const std::string where = "longlora " + command.task;
+  for (const TrainFlag& f : command_flags(command))
+    set_train_option(o, f.key, f.is_switch ? (args.enabled(f.flag) ? "true" : "false") : args.str(f.flag), where);
+  o.model = absolute_path(o.model);
+  o.data = absolute_path(o.data);
   return o;
 }
 
@@ -113,10 +58,8 @@ TrainOptions options_from_flags(const Args& args, const TrainingCommand& command
 nlohmann::json given_options(const Args& args, const TrainOptions& o, const TrainingCommand& command) {
   const nlohmann::json all = train_options_to_json(o);
   nlohmann::json given = nlohmann::json::object();
-  for (const auto& [key, value] : all.items()) {
-    if (key == "task" || (is_packing_flag(key) && !command.packing_flags)) continue;
-    if (args.given("--" + key)) given[key] = value;
-  }
+  for (const TrainFlag& f : command_flags(command))
+    if (args.given(f.flag)) given[f.key] = all.at(f.key);
   given["task"] = command.task;
   return given;
 }

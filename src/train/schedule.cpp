@@ -8,11 +8,11 @@
 
 namespace ll {
 
-LrSchedule parse_lr_schedule(const std::string& name, const std::string& flag) {
+LrSchedule parse_lr_schedule(const std::string& name, const std::string& where, const std::string& field) {
   if (name == "constant_with_warmup") return LrSchedule::ConstantWithWarmup;
   if (name == "linear") return LrSchedule::Linear;
   if (name == "cosine") return LrSchedule::Cosine;
-  fail_expected("longlora train", flag, "constant_with_warmup, linear or cosine", "'" + name + "'");
+  fail_expected(where, field, "constant_with_warmup, linear or cosine", "'" + name + "'");
 }
 
 const char* lr_schedule_name(LrSchedule schedule) {

@@ -15,7 +15,8 @@ namespace ll {
 enum class LrSchedule : uint8_t { ConstantWithWarmup, Linear, Cosine };
 
 // "constant_with_warmup" | "linear" | "cosine" (HF's names); InputError naming `flag` otherwise.
-LrSchedule parse_lr_schedule(const std::string& name, const std::string& flag = "--lr-scheduler");
+LrSchedule parse_lr_schedule(const std::string& name, const std::string& where = "longlora train",
+                             const std::string& field = "--lr-scheduler");
 const char* lr_schedule_name(LrSchedule schedule);
 
 struct ScheduleOptions {

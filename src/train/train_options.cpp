@@ -1,10 +1,13 @@
 #include "train/train_options.h"
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstdio>
 #include <functional>
-#include <set>
 #include <type_traits>
 
 #include "core/error.h"
+#include "formats/token_file.h"
 
 namespace ll {
 
@@ -76,14 +79,30 @@ namespace {
 
 using nlohmann::json;
 
-// One option: its JSON key (= flag name), whether it changes the math, and how it moves between
-// TrainOptions and JSON (with the type check on the way in). `absent` is the value of runs saved
-// before the option existed (null: the key is required).
+// How an option appears on the command line of `longlora train|sft`.
+enum class Cli {
+  None,    // not a flag ("task": the command itself)
+  Model,   // declared by cli/model_flags with the other model commands' shared flags
+  Data,    // --data: declared by each command with its own help
+  Value,   // --key VALUE
+  Switch,  // --key (true when given)
+};
+
+// One option — the single source of its JSON key (= flag name), whether it changes the math, its
+// command-line form, help and default text (from TrainOptions{}), and how it moves between
+// TrainOptions, JSON and command-line text (with the type check on the way in). `absent` is the
+// value of runs saved before the option existed (null: the key is required).
 struct Field {
   const char* key;
   bool math;
+  Cli cli;
+  const char* metavar;  // of a Value
+  const char* help;
   std::function<json(const TrainOptions&)> get;
-  std::function<void(TrainOptions&, const json&, const std::string& where)> set;
+  std::function<void(TrainOptions&, const json&, const std::string& where, const std::string& name)> set;
+  // Command-line text → the JSON value set() takes; InputError naming `flag` when malformed.
+  std::function<json(const std::string& text, const std::string& where, const std::string& flag)> parse;
+  bool packing = false;  // only for commands that pack token rows (train, not sft)
   json absent = nullptr;
 };
 
@@ -113,74 +132,137 @@ const char* type_name() {
   else return "a list of strings";
 }
 
+// "a,,b" → ["a", "b"]; "" → [].
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Command-line text as a T (a switch's text is "true" or "false"), as JSON.
 template <class T>
-Field field(const char* key, T TrainOptions::*member, bool math = true) {
-  return {key, math, [member](const TrainOptions& o) { return json(o.*member); },
-          [key, member](TrainOptions& o, const json& j, const std::string& where) {
-            if (!has_type<T>(j)) fail_expected(where, key, type_name<T>(), j.dump());
+json parse_text(const std::string& text, const std::string& where, const std::string& flag) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return text == "true";
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return text;
+  } else if constexpr (std::is_integral_v<T>) {
+    errno = 0;
+    char* end = nullptr;
+    const long long x = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || errno != 0) fail_expected(where, "option " + flag, "an integer", "'" + text + "'");
+    if (std::is_unsigned_v<T> && x >= 0) return static_cast<uint64_t>(x);  // JSON's unsigned kind, as set() checks
+    return x;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    errno = 0;
+    char* end = nullptr;
+    const double x = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || errno != 0) fail_expected(where, "option " + flag, "a number", "'" + text + "'");
+    return x;
+  } else {
+    return split_list(text);
+  }
+}
+
+template <class T>
+Field field(const char* key, T TrainOptions::*member, Cli cli, const char* metavar, const char* help, bool math = true) {
+  return {key, math, cli, metavar, help, [member](const TrainOptions& o) { return json(o.*member); },
+          [member](TrainOptions& o, const json& j, const std::string& where, const std::string& name) {
+            if (!has_type<T>(j)) fail_expected(where, name, type_name<T>(), j.dump());
             o.*member = j.get<T>();
-          }};
+          },
+          parse_text<T>};
 }
 
 Field scheduler_field() {
-  return {"lr-scheduler", true, [](const TrainOptions& o) { return json(lr_schedule_name(o.lr_scheduler)); },
-          [](TrainOptions& o, const json& j, const std::string& where) {
-            if (!j.is_string()) fail_expected(where, "lr-scheduler", "a string", j.dump());
-            o.lr_scheduler = parse_lr_schedule(j.get<std::string>(), where + ": lr-scheduler");
-          }};
+  return {"lr-scheduler", true, Cli::Value, "S", "constant_with_warmup, linear or cosine",
+          [](const TrainOptions& o) { return json(lr_schedule_name(o.lr_scheduler)); },
+          [](TrainOptions& o, const json& j, const std::string& where, const std::string& name) {
+            if (!j.is_string()) fail_expected(where, name, "a string", j.dump());
+            o.lr_scheduler = parse_lr_schedule(j.get<std::string>(), where, name);
+          },
+          parse_text<std::string>};
 }
 
+Field token_dtype_field() {
+  Field f = field("token-dtype", &TrainOptions::token_dtype, Cli::Value, "T", "token files hold u16 or u32 ids");
+  f.parse = [](const std::string& text, const std::string&, const std::string& flag) {
+    return json(token_dtype_name(parse_token_dtype(text, flag)));
+  };
+  f.packing = true;
+  return f;
+}
+
+// Saved as "no-checkpointing" (the flag), held as TrainOptions::checkpointing.
 Field no_checkpointing_field() {
-  return {"no-checkpointing", false, [](const TrainOptions& o) { return json(!o.checkpointing); },
-          [](TrainOptions& o, const json& j, const std::string& where) {
-            if (!j.is_boolean()) fail_expected(where, "no-checkpointing", "true or false", j.dump());
+  return {"no-checkpointing", false, Cli::Switch, "", "keep every layer's activations instead of recomputing them",
+          [](const TrainOptions& o) { return json(!o.checkpointing); },
+          [](TrainOptions& o, const json& j, const std::string& where, const std::string& name) {
+            if (!j.is_boolean()) fail_expected(where, name, "true or false", j.dump());
             o.checkpointing = !j.get<bool>();
-          }};
+          },
+          parse_text<bool>};
 }
 
 Field task_field() {
-  Field f = field("task", &TrainOptions::task);
-  f.absent = "train";
+  Field f = field("task", &TrainOptions::task, Cli::None, "", "the command that started the run");
+  f.absent = "train";  // runs saved before `longlora sft` existed
+  return f;
+}
+
+Field packing(Field f) {
+  f.packing = true;
   return f;
 }
 
 const std::vector<Field>& fields() {
   static const std::vector<Field> all = {
-      task_field(),
-      field("model", &TrainOptions::model),
-      field("data", &TrainOptions::data),
-      field("context", &TrainOptions::context),
-      field("rope-factor", &TrainOptions::rope_factor),
-      field("dtype", &TrainOptions::dtype),
-      field("token-dtype", &TrainOptions::token_dtype),
-      field("doc-mask", &TrainOptions::doc_mask),
-      field("full", &TrainOptions::full),
-      field("trainable", &TrainOptions::trainable),
-      field("lora-r", &TrainOptions::lora_r),
-      field("lora-alpha", &TrainOptions::lora_alpha),
-      field("lora-dropout", &TrainOptions::lora_dropout),
-      field("lora-targets", &TrainOptions::lora_targets),
-      field("rslora", &TrainOptions::rslora),
-      field("max-steps", &TrainOptions::max_steps),
-      field("lr", &TrainOptions::lr),
-      field("warmup-steps", &TrainOptions::warmup_steps),
-      scheduler_field(),
-      field("weight-decay", &TrainOptions::weight_decay),
-      field("adam-beta1", &TrainOptions::adam_beta1),
-      field("adam-beta2", &TrainOptions::adam_beta2),
-      field("adam-epsilon", &TrainOptions::adam_epsilon),
-      field("batch-size", &TrainOptions::batch_size),
-      field("grad-accum", &TrainOptions::grad_accum),
-      field("max-grad-norm", &TrainOptions::max_grad_norm),
-      field("seed", &TrainOptions::seed),
-      field("full-attn", &TrainOptions::full_attn),
-      field("s2-ratio", &TrainOptions::s2_ratio),
-      field("s2-group", &TrainOptions::s2_group),
-      field("s2-variant", &TrainOptions::s2_variant),
-      no_checkpointing_field(),
-      field("save-steps", &TrainOptions::save_steps, false),
-      field("keep-checkpoints", &TrainOptions::keep_checkpoints, false),
-      field("threads", &TrainOptions::threads, false),
+        task_field(),
+        field("model", &TrainOptions::model, Cli::Model, "", ""),
+        field("data", &TrainOptions::data, Cli::Data, "", ""),
+        field("context", &TrainOptions::context, Cli::Model, "", ""),
+        field("rope-factor", &TrainOptions::rope_factor, Cli::Model, "", ""),
+        field("dtype", &TrainOptions::dtype, Cli::Model, "", ""),
+        token_dtype_field(),
+        packing(field("doc-mask", &TrainOptions::doc_mask, Cli::Switch, "", "packed documents do not attend to each other")),
+        field("full", &TrainOptions::full, Cli::Switch, "", "train every weight (no LoRA); writes an HF model directory"),
+        field("trainable", &TrainOptions::trainable, Cli::Value, "LIST",
+              "also train weights whose name contains one of these (\"\" = plain LoRA)"),
+        field("lora-r", &TrainOptions::lora_r, Cli::Value, "R", "LoRA rank"),
+        field("lora-alpha", &TrainOptions::lora_alpha, Cli::Value, "A", "LoRA alpha (scale alpha/r)"),
+        field("lora-dropout", &TrainOptions::lora_dropout, Cli::Value, "P", "LoRA dropout probability"),
+        field("lora-targets", &TrainOptions::lora_targets, Cli::Value, "LIST", "modules that get LoRA adapters"),
+        field("rslora", &TrainOptions::rslora, Cli::Switch, "", "scale LoRA by alpha/sqrt(r)"),
+        field("max-steps", &TrainOptions::max_steps, Cli::Value, "N", "optimizer updates"),
+        field("lr", &TrainOptions::lr, Cli::Value, "LR", "peak learning rate"),
+        field("warmup-steps", &TrainOptions::warmup_steps, Cli::Value, "N", "linear warm-up updates"),
+        scheduler_field(),
+        field("weight-decay", &TrainOptions::weight_decay, Cli::Value, "WD",
+              "AdamW weight decay (not on norm weights and biases, as HF Trainer)"),
+        field("adam-beta1", &TrainOptions::adam_beta1, Cli::Value, "B", "AdamW beta1"),
+        field("adam-beta2", &TrainOptions::adam_beta2, Cli::Value, "B", "AdamW beta2"),
+        field("adam-epsilon", &TrainOptions::adam_epsilon, Cli::Value, "E", "AdamW epsilon"),
+        field("batch-size", &TrainOptions::batch_size, Cli::Value, "N", "rows per micro-batch"),
+        field("grad-accum", &TrainOptions::grad_accum, Cli::Value, "N", "micro-batches per update"),
+        field("max-grad-norm", &TrainOptions::max_grad_norm, Cli::Value, "X",
+              "clip the global gradient norm to this (0 = no clipping)"),
+        field("seed", &TrainOptions::seed, Cli::Value, "S", "seed of LoRA init, data order and dropout"),
+        field("full-attn", &TrainOptions::full_attn, Cli::Switch, "", "full causal attention instead of S2-Attn"),
+        field("s2-ratio", &TrainOptions::s2_ratio, Cli::Value, "R", "S2-Attn group size as a fraction of the row length"),
+        field("s2-group", &TrainOptions::s2_group, Cli::Value, "G", "explicit S2-Attn group size (0 = from --s2-ratio)"),
+        field("s2-variant", &TrainOptions::s2_variant, Cli::Value, "V",
+              "flash (LongLoRA's released models) or roll (the paper's Algorithm 1)"),
+        no_checkpointing_field(),
+        field("save-steps", &TrainOptions::save_steps, Cli::Value, "N", "checkpoint every N updates (and after the last)",
+              /*math=*/false),
+        field("keep-checkpoints", &TrainOptions::keep_checkpoints, Cli::Value, "N", "checkpoints kept", /*math=*/false),
+        field("threads", &TrainOptions::threads, Cli::Model, "", "", /*math=*/false),
   };
   return all;
 }
@@ -211,9 +293,46 @@ TrainOptions train_options_from_json(const json& j, const std::string& where) {
   for (const Field& f : fields()) {
     const json value = saved_value(j, f);
     if (value.is_null()) fail_input(where, std::string("option '") + f.key + "' is missing");
-    f.set(o, value, where);
+    f.set(o, value, where, f.key);
   }
   return o;
+}
+
+std::vector<TrainFlag> train_flags() {
+  const TrainOptions defaults;
+  std::vector<TrainFlag> out;
+  for (const Field& f : fields()) {
+    if (f.cli == Cli::None) continue;
+    TrainFlag t;
+    t.key = f.key;
+    t.flag = std::string("--") + f.key;
+    t.is_switch = f.cli == Cli::Switch;
+    t.declared_here = f.cli == Cli::Value || f.cli == Cli::Switch;
+    t.packing = f.packing;
+    t.metavar = f.metavar;
+    t.help = f.help;
+    const json d = f.get(defaults);
+    if (d.is_string()) {
+      t.default_text = d.get<std::string>();
+    } else if (d.is_array()) {
+      for (const json& e : d) t.default_text += (t.default_text.empty() ? "" : ",") + e.get<std::string>();
+    } else if (d.is_number_float()) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%g", d.get<double>());
+      t.default_text = text;
+    } else if (!d.is_boolean()) {
+      t.default_text = d.dump();
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void set_train_option(TrainOptions& options, const std::string& key, const std::string& text, const std::string& where) {
+  const Field* f = find_field(key);
+  LL_CHECK(f != nullptr && f->cli != Cli::None);
+  const std::string flag = std::string("--") + f->key;
+  f->set(options, f->parse(text, where, flag), where, flag);
 }
 
 bool option_changes_math(const std::string& key) {

@@ -3,6 +3,11 @@
 // RUN/train_config.json and in every checkpoint, so that `--resume RUN` reuses them and names the
 // flag when a resumed command asks for different math. "task" (not a flag) is the command that
 // started the run, so a resumed run reads the same kind of data.
+//
+// One table (fields() in train_options.cpp) is the source of every option's key and flag, help text,
+// default text (from the defaults below), JSON type, command-line parsing and whether it changes
+// the math; the CLI declares and reads the flags through train_flags() / set_train_option(). A new
+// option is a member here and a row there.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -76,6 +81,22 @@ nlohmann::json train_options_to_json(const TrainOptions& options);
 // The inverse; every key must be present with the right type (InputError naming `where` and the key),
 // except "task", which runs saved before `longlora sft` existed lack: they are "train" runs.
 TrainOptions train_options_from_json(const nlohmann::json& json, const std::string& where);
+
+// The command-line face of the options, from the same table as the JSON keys (cli/run_training
+// declares the flags and reads them back through set_train_option).
+struct TrainFlag {
+  std::string key;           // "lr-scheduler": the JSON key
+  std::string flag;          // "--lr-scheduler"
+  bool is_switch = false;    // "--full": true when given
+  bool declared_here = true;  // false: a flag the model commands share (cli/model_flags) or --data
+  bool packing = false;      // only for commands that pack token rows (train, not sft)
+  std::string metavar, help;
+  std::string default_text;  // TrainOptions{}'s value as command-line text ("" for a switch)
+};
+std::vector<TrainFlag> train_flags();
+// Sets the option `key` from its command-line text ("true"/"false" for a switch): InputError naming
+// the flag, prefixed by `where`, when the text is malformed.
+void set_train_option(TrainOptions& options, const std::string& key, const std::string& text, const std::string& where);
 
 // Whether a different value of this option (a key of train_options_to_json) changes what the
 // run computes. Only --no-checkpointing, --save-steps, --keep-checkpoints and --threads do not.
