@@ -72,7 +72,7 @@ double read_bandwidth() {
 // for the last token only) plus causal attention 4·D·(keys seen) per head.
 double forward_flops(const LlamaConfig& c, int64_t past, int64_t n, bool all_logits) {
   const double C = c.hidden_size, F = c.intermediate_size, L = c.num_layers;
-  const double qd = c.num_heads * c.head_dim, kvd = c.num_kv_heads * c.head_dim;
+  const double qd = static_cast<double>(c.q_dim()), kvd = static_cast<double>(c.kv_dim());
   const double per_token = L * (2 * C * (qd + 2 * kvd) + 2 * qd * C + 6 * C * F);
   double attn = 0;
   for (int64_t t = 0; t < n; ++t) attn += 4.0 * c.head_dim * c.num_heads * L * (past + t + 1);

@@ -53,6 +53,10 @@ struct LlamaConfig {
   int64_t eos_token_id = 2;
   DType torch_dtype = DType::F32;                 // what the checkpoint declares
   nlohmann::json raw = nlohmann::json::object();  // the original config, for writing it back
+
+  // Derived sizes, defined here only.
+  int64_t q_dim() const { return num_heads * head_dim; }      // rows of q_proj, columns of o_proj
+  int64_t kv_dim() const { return num_kv_heads * head_dim; }  // rows of k_proj and v_proj
 };
 
 // Reads an HF config.json. Accepts model_type "llama", "mistral" or "qwen2" (or, without model_type,

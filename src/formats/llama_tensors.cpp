@@ -44,7 +44,7 @@ std::optional<std::pair<std::string, std::string>> split_layer(const std::string
 
 std::vector<ExpectedTensor> llama_expected_tensors(const LlamaConfig& c) {
   const int64_t C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
-  const int64_t q_rows = c.num_heads * c.head_dim, kv_rows = c.num_kv_heads * c.head_dim;
+  const int64_t q_rows = c.q_dim(), kv_rows = c.kv_dim();
   std::vector<ExpectedTensor> out;
   out.push_back({"model.embed_tokens.weight", {V, C}});
   for (int64_t l = 0; l < c.num_layers; ++l) {

@@ -1,7 +1,5 @@
 #include "formats/model_files.h"
 
-#include "formats/torch_bin_store.h"
-
 #include <filesystem>
 #include <fstream>
 
@@ -67,35 +65,13 @@ std::unique_ptr<ModelFiles> ModelFiles::shapes_only(const LlamaConfig& config, D
   return ck;
 }
 
-namespace {
-
-template <class Store>
-class WeightsOf final : public HfWeightStore {
- public:
-  explicit WeightsOf(Store store) : store_(std::move(store)) {}
-  bool has(const std::string& name) const override { return store_.has(name); }
-  Tensor get(const std::string& name) const override { return store_.get(name); }
-  const TensorEntry& entry(const std::string& name) const override { return store_.entry(name); }
-  std::vector<std::string> names() const override { return store_.names(); }
-  std::string file_of(const std::string& name) const override { return store_.file_of(name); }
-
- private:
-  Store store_;
-};
-
-}  // namespace
-
 void ModelFiles::open_hf_dir() {
   const std::string config_path = path_ + "/config.json";
   if (!fs::exists(config_path))
     fail_input(path_,
                "not a model directory: no config.json (expected an HF model directory or a .gguf file)");
   config_ = parse_hf_config(config_path);
-  // safetensors first, as transformers prefers it; pytorch_model.bin otherwise.
-  const bool safetensors = fs::exists(path_ + "/model.safetensors") || fs::exists(path_ + "/model.safetensors.index.json");
-  const bool torch_bin = fs::exists(path_ + "/pytorch_model.bin") || fs::exists(path_ + "/pytorch_model.bin.index.json");
-  if (!safetensors && torch_bin) store_ = std::make_unique<WeightsOf<TorchBinStore>>(TorchBinStore::open_hf_dir(path_));
-  else store_ = std::make_unique<WeightsOf<TensorStore>>(TensorStore::open_hf_dir(path_));
+  store_ = std::make_unique<TensorStore>(TensorStore::open_hf_dir(path_));
 }
 
 void ModelFiles::open_gguf() {

@@ -14,18 +14,6 @@
 
 namespace ll {
 
-// The tensors of an HF model directory: model.safetensors (TensorStore) or pytorch_model.bin
-// (TorchBinStore), single or sharded.
-class HfWeightStore {
- public:
-  virtual ~HfWeightStore() = default;
-  virtual bool has(const std::string& name) const = 0;
-  virtual Tensor get(const std::string& name) const = 0;
-  virtual const TensorEntry& entry(const std::string& name) const = 0;
-  virtual std::vector<std::string> names() const = 0;
-  virtual std::string file_of(const std::string& name) const = 0;
-};
-
 class ModelFiles {
  public:
   // `path` is a directory holding config.json + model.safetensors (or a sharded index), or a
@@ -66,7 +54,7 @@ class ModelFiles {
 
   std::string path_;
   LlamaConfig config_;
-  std::unique_ptr<HfWeightStore> store_;               // HF directory (safetensors or .bin)
+  std::unique_ptr<TensorStore> store_;                 // HF directory (safetensors or .bin)
   std::unique_ptr<GgufFile> gguf_;                     // GGUF file
   std::map<std::string, std::string> gguf_names_;      // HF name -> GGUF name
   std::map<std::string, OwnedTensor> rotate_half_qk_;  // GGUF q/k converted to HF row order

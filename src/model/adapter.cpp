@@ -2,12 +2,13 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "formats/json_file.h"
 #include "formats/llama_tensors.h"
 #include "formats/peft.h"
-#include "formats/weight_file.h"
+#include "formats/tensor_store.h"
 
 namespace ll {
 
@@ -61,15 +62,16 @@ void check_modules_to_save(const LlamaModel& model, const PeftLoraConfig& cfg, c
 
 void apply_adapter(LlamaModel& model, const AdapterFiles& files) {
   const PeftLoraConfig cfg = read_peft_config(files.adapter_dir);
-  const auto weights = WeightFile::open(files.adapter_weights);
-  const auto trainable = files.trainable_params.empty() ? nullptr : WeightFile::open(files.trainable_params);
+  const TensorStore weights = TensorStore::open_file(files.adapter_weights);
+  const std::optional<TensorStore> trainable =
+      files.trainable_params.empty() ? std::nullopt : std::optional(TensorStore::open_file(files.trainable_params));
   const float scale = static_cast<float>(cfg.use_rslora ? cfg.lora_alpha / std::sqrt(static_cast<double>(cfg.r))
                                                         : cfg.lora_alpha / static_cast<double>(cfg.r));
   // adapter_model: LoRA pairs "<prefix><module>.lora_A.weight" + ".lora_B.weight", and PEFT's copies
   // of fully trained weights "<prefix><HF name>".
   const std::string prefix = peft_prefix(), a_suffix = ".lora_A.weight", b_suffix = ".lora_B.weight";
   std::vector<std::string> lora_modules, peft_trained;
-  for (const std::string& name : weights->names()) {
+  for (const std::string& name : weights.names()) {
     if (name.rfind(prefix, 0) != 0)
       fail_input(files.adapter_weights, "tensor '" + name + "' lacks the PEFT prefix '" + prefix + "'");
     const std::string inner = name.substr(prefix.size());
@@ -91,10 +93,10 @@ void apply_adapter(LlamaModel& model, const AdapterFiles& files) {
   for (const std::string& name : trainable_names)
     model.replace_weight(name, trainable->get(name), files.trainable_params);
   for (const std::string& name : peft_trained)
-    model.replace_weight(name, weights->get(prefix + name), files.adapter_weights);
+    model.replace_weight(name, weights.get(prefix + name), files.adapter_weights);
   for (const std::string& module : lora_modules) {
-    const Tensor A = weights->get(prefix + module + a_suffix);
-    const Tensor B = weights->get(prefix + module + b_suffix);
+    const Tensor A = weights.get(prefix + module + a_suffix);
+    const Tensor B = weights.get(prefix + module + b_suffix);
     if (A.shape[0] != cfg.r)
       fail_expected(files.adapter_weights, "tensor '" + prefix + module + a_suffix + "'",
                     "rank r = " + std::to_string(cfg.r) + " (adapter_config.json)", A.shape_str());

@@ -3,7 +3,7 @@
 namespace ll {
 
 KVCache::KVCache(const LlamaConfig& config, int64_t capacity, MemoryResource& memory)
-    : capacity_(capacity), row_floats_(config.num_kv_heads * config.head_dim) {
+    : capacity_(capacity), row_floats_(config.kv_dim()) {
   LL_CHECK(capacity > 0);
   for (int64_t l = 0; l < config.num_layers; ++l) {
     k_.emplace_back(memory, DType::F32, std::initializer_list<int64_t>{capacity, row_floats_});

@@ -9,7 +9,7 @@ struct Dims {
   int64_t C, F, Hq, Hkv, D, qdim, kvdim, qkv_width;
   explicit Dims(const LlamaConfig& c)
       : C(c.hidden_size), F(c.intermediate_size), Hq(c.num_heads), Hkv(c.num_kv_heads), D(c.head_dim),
-        qdim(c.num_heads * c.head_dim), kvdim(c.num_kv_heads * c.head_dim), qkv_width(qdim + 2 * kvdim) {}
+        qdim(c.q_dim()), kvdim(c.kv_dim()), qkv_width(qdim + 2 * kvdim) {}
 };
 
 const Linear& projection(const LlamaLayerWeights& w, int p) {

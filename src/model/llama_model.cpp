@@ -34,7 +34,7 @@ LlamaModel::LlamaModel(std::unique_ptr<ModelFiles> files, const ModelOptions& op
                   options.rope_factor > 0 ? options.rope_factor : interpolation_factor(config_, options.context));
 
   const int64_t C = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
-  const int64_t qdim = config_.num_heads * config_.head_dim, kvdim = config_.num_kv_heads * config_.head_dim;
+  const int64_t qdim = config_.q_dim(), kvdim = config_.kv_dim();
   // The projection `module` [out, in], with its bias [out] when `bias`.
   auto linear = [&](const std::string& module, int64_t out, int64_t in, bool bias) {
     Linear lin;
@@ -352,7 +352,7 @@ Tensor LlamaModel::current_weight(const std::string& name, OwnedTensor& keep) co
 
 int64_t parameter_count(const LlamaConfig& c) {
   const int64_t C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
-  const int64_t qdim = c.num_heads * c.head_dim, kvdim = c.num_kv_heads * c.head_dim;
+  const int64_t qdim = c.q_dim(), kvdim = c.kv_dim();
   const int64_t biases = (c.qkv_bias ? qdim + 2 * kvdim : 0) + (c.o_bias ? C : 0);
   const int64_t per_layer = 2 * C + qdim * C + 2 * kvdim * C + C * qdim + 3 * F * C + biases;
   return V * C * (c.tie_word_embeddings ? 1 : 2) + C + c.num_layers * per_layer;

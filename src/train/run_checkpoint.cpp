@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "formats/json_file.h"
+#include "formats/safetensors.h"
 #include "formats/safetensors_writer.h"
 #include "train/numeric_faults.h"
 

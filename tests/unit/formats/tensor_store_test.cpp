@@ -7,6 +7,7 @@
 #include <set>
 
 #include "formats/json_file.h"
+#include "formats/safetensors.h"
 #include "formats/safetensors_writer.h"
 #include "support/test_support.h"
 #include "unit/formats/formats_test_util.h"
@@ -81,7 +82,7 @@ TEST(TensorStore, ShardedWriteReadsBackThroughTheIndex) {
     for (const auto& name : shard.names()) bytes += shard.entry(name).nbytes;
     // Within the limit, unless a single tensor is larger than it.
     EXPECT_TRUE(bytes <= 100 || shard.names().size() == 1) << written[i];
-    EXPECT_EQ(shard.metadata().at("format"), "pt");
+    EXPECT_EQ(SafetensorsFile(written[i]).metadata().at("format"), "pt");
   }
 
   // Rewriting with a large limit gives one file and removes the stale index.
@@ -117,7 +118,7 @@ TEST(TensorStoreBadInput, TensorListedButAbsentFromItsShard) {
 TEST(TensorStoreBadInput, MalformedOrMissingIndex) {
   test::TempDir dir;
   expect_input_error([&] { TensorStore::open_hf_dir(dir.path()); },
-                     {dir.path(), "no model.safetensors or model.safetensors.index.json"});
+                     {dir.path(), "no model.safetensors, model.safetensors.index.json, pytorch_model.bin"});
   test::write_file(dir.file("model.safetensors.index.json"), "{\"weight_map\": {\"a\": \"x\",}}");
   expect_input_error([&] { TensorStore::open_hf_dir(dir.path()); },
                      {dir.file("model.safetensors.index.json"), "malformed JSON", "line 1"});

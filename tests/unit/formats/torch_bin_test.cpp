@@ -10,7 +10,7 @@
 #include <random>
 
 #include "formats/safetensors.h"
-#include "formats/torch_bin_store.h"
+#include "formats/tensor_store.h"
 #include "support/test_support.h"
 #include "unit/formats/formats_test_util.h"
 
@@ -142,7 +142,7 @@ TEST_F(TorchSaveFiles, PeftAdapterAndLongLoraTrainableParams) {
 
 TEST_F(TorchSaveFiles, ShardedHfDirectoryAndSingleFile) {
   const std::string dir = file("hf");
-  const TorchBinStore store = TorchBinStore::open_hf_dir(dir);
+  const TensorStore store = TensorStore::open_hf_dir(dir);
   const SafetensorsFile expected(file("hf.expected.safetensors"));
   std::vector<std::string> expected_names = expected.names();
   std::sort(expected_names.begin(), expected_names.end());
@@ -158,16 +158,16 @@ TEST_F(TorchSaveFiles, ShardedHfDirectoryAndSingleFile) {
 
   test::TempDir single;
   fs::copy_file(file("ordered.bin"), single.file("pytorch_model.bin"));
-  const TorchBinStore one = TorchBinStore::open_hf_dir(single.path());
+  const TensorStore one = TensorStore::open_hf_dir(single.path());
   EXPECT_EQ(one.names().size(), 3u);
   EXPECT_EQ(one.source(), single.path());
-  expect_input_error([&] { TorchBinStore::open_hf_dir(dir + "/nowhere"); },
-                     {dir + "/nowhere", "no pytorch_model.bin or pytorch_model.bin.index.json"});
+  expect_input_error([&] { TensorStore::open_hf_dir(dir + "/nowhere"); },
+                     {dir + "/nowhere", "pytorch_model.bin or pytorch_model.bin.index.json in this directory"});
 
   test::TempDir broken;
   fs::copy_file(file("hf/pytorch_model-00001-of-00002.bin"), broken.file("pytorch_model-00001-of-00002.bin"));
   fs::copy_file(file("hf/pytorch_model.bin.index.json"), broken.file("pytorch_model.bin.index.json"));
-  expect_input_error([&] { TorchBinStore::open_hf_dir(broken.path()); },
+  expect_input_error([&] { TensorStore::open_hf_dir(broken.path()); },
                      {broken.file("pytorch_model.bin.index.json"), "pytorch_model-00002-of-00002.bin does not exist"});
 }
 

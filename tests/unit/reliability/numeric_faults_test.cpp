@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "formats/safetensors.h"
 #include "small_tokenizer.h"
 #include "support/test_support.h"
 #include "train/numeric_faults.h"
