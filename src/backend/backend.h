@@ -34,11 +34,14 @@
 namespace ll {
 
 // A weight [N, K] (out, in; HF's Linear layout, y = x·Wᵀ) as a backend's GEMMs read it: a view of
-// the source where the backend reads it in place (an mmapped f32 checkpoint on the CPU), otherwise a
-// converted copy on the device. Trainable weights are prepared again from their f32 masters after
+// the source where the backend reads it in place (an mmapped f32, f16 or bf16 checkpoint on the
+// CPU), otherwise a converted copy on the device. Trainable weights are prepared again from their f32 masters after
 // every optimizer step (Backend::prepare_weight).
 struct GemmWeight {
-  Tensor view;       // [N, K]: f32, or bf16 where the backend runs bf16 GEMMs natively
+  // [N, K]: f32; bf16 where the backend runs bf16 GEMMs natively; or a 16-bit (f16/bf16) source read
+  // in place by f32 GEMMs that widen it as they go (the CPU backend: a mapped 16-bit checkpoint is
+  // never copied whole, kernels/matmul.h), rounded to bf16 at Precision::BF16.
+  Tensor view;
   OwnedTensor copy;  // owns view's memory when it is a copy
   Precision precision = Precision::F32;
 

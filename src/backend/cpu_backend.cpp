@@ -107,13 +107,13 @@ void CpuBackend::prepare_weight(GemmWeight& w, const Tensor& source, Precision p
 
 void CpuBackend::linear_forward(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t M, const GemmWeight& w,
                                 bool accumulate, Arena& scratch) {
-  if (measuring()) return take_scratch(scratch, linear_forward_scratch_bytes(M, w.cols(), w.precision));
+  if (measuring()) return take_scratch(scratch, linear_forward_scratch_bytes(M, w.view, w.precision));
   ll::linear_forward(y, ldy, x, ldx, M, w.view, w.precision, accumulate, scratch);
 }
 
 void CpuBackend::linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t lddy, int64_t M,
                                        const GemmWeight& w, bool accumulate, Arena& scratch) {
-  if (measuring()) return take_scratch(scratch, linear_backward_input_scratch_bytes(M, w.rows(), w.precision));
+  if (measuring()) return take_scratch(scratch, linear_backward_input_scratch_bytes(M, w.view, w.precision));
   ll::linear_backward_input(dx, lddx, dy, lddy, M, w.view, w.precision, accumulate, scratch);
 }
 
