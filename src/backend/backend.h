@@ -87,6 +87,10 @@ class Backend : public MemoryResource {
   // ---- memory (MemoryResource: allocate, deallocate, fill_zero, upload, download, copy, device) ----
   // dst[r, 0:cols] = src[r, 0:cols] for r < rows (row strides ldd, lds floats).
   virtual void copy_rows(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t cols) = 0;
+  // dst[r, 0:cols] = src[r, 0:cols] stored as `dtype` for r < rows: f32 copied, bf16 and f16 rounded to
+  // nearest even (row strides ldd in elements of dtype, lds floats). Fills a 16-bit KV cache.
+  virtual void convert_rows(void* dst, DType dtype, int64_t ldd, const float* src, int64_t lds, int64_t rows,
+                            int64_t cols) = 0;
   // dst[n] f32 = src widened exactly: src contiguous, on the host (f32/f16/bf16; a mapped checkpoint's
   // norms, an adapter file's matrices) or in this backend's memory (f32). Loads norms and masters.
   virtual void load_as_f32(float* dst, const Tensor& src) = 0;

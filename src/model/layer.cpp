@@ -92,10 +92,11 @@ void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& ba
   } else if (attention.cache) {
     KVCache& cache = *attention.cache;
     LL_CHECK(batch.B == 1 && cache.length() + batch.T <= cache.capacity());
-    // The T new tokens' k and v rows appended to the cache.
-    be.copy_rows(cache.key_row(layer, cache.length()), d.kvdim, a.qkv + d.qdim, d.qkv_width, batch.T, d.kvdim);
-    be.copy_rows(cache.value_row(layer, cache.length()), d.kvdim, a.qkv + d.qdim + d.kvdim, d.qkv_width, batch.T,
-                 d.kvdim);
+    // The T new tokens' k and v rows appended to the cache, in its dtype.
+    be.convert_rows(cache.key_row(layer, cache.length()), cache.dtype(), d.kvdim, a.qkv + d.qdim, d.qkv_width,
+                    batch.T, d.kvdim);
+    be.convert_rows(cache.value_row(layer, cache.length()), cache.dtype(), d.kvdim, a.qkv + d.qdim + d.kvdim,
+                    d.qkv_width, batch.T, d.kvdim);
     CachedAttentionShape shape;
     shape.batch = 1;
     shape.max_queries = batch.T;

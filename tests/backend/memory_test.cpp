@@ -1,5 +1,6 @@
-// The backend's memory: allocation, fill_zero, upload/download/copy, copy_rows, load_as_f32, resident
-// and prepare_weight. Everything here is exact (copies and widenings), so every check is bit for bit.
+// The backend's memory: allocation, fill_zero, upload/download/copy, copy_rows, convert_rows, load_as_f32,
+// resident and prepare_weight. Everything here is exact (copies, widenings, and roundings to nearest even
+// that the independent encoders of the harness reproduce), so every check is bit for bit.
 #include <bit>
 #include <cstring>
 
@@ -66,6 +67,42 @@ TEST_P(BackendMemory, CopyRowsWithStrides) {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c) want[r * ldd + c] = src[r * lds + c];
     expect_bits_equal(d.read(), want, "copy_rows (padding between rows untouched)");
+  }
+}
+
+// convert_rows stores f32 rows as f32, bf16 or f16 (a 16-bit KV cache): rounded to nearest even, ties
+// and f16's subnormals and overflow included, bit for bit what the harness's own encoders give.
+TEST_P(BackendMemory, ConvertRowsRoundsToNearestEvenWithStrides) {
+  Backend& b = backend();
+  std::mt19937 rng(31);
+  const int64_t rows = 5, cols = 11, lds = 17, ldd = 13;
+  std::vector<float> src = nonzero_floats(rows * lds, rng, 1e-3f, 300.0f);
+  src[0] = 1.0f + 0x1p-9f;   // a bf16 tie (rounds to even: 1)
+  src[1] = 1.0f + 0x1p-11f;  // an f16 tie
+  src[2] = 3e-6f;            // an f16 subnormal
+  src[3] = 70000.0f;         // past f16's largest: +Inf
+  src[4] = -0.0f;
+  DeviceArray<float> s(b, src);
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    if (dtype == DType::F32) {
+      const std::vector<float> init = nonzero_floats(rows * ldd, rng);
+      DeviceArray<float> d(b, init);
+      b.convert_rows(d.data(), dtype, ldd, s.data(), lds, rows, cols);
+      std::vector<float> want = init;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) want[r * ldd + c] = src[r * lds + c];
+      expect_bits_equal(d.read(), want, "convert_rows to f32");
+      continue;
+    }
+    const std::vector<uint16_t> encoded = dtype == DType::F16 ? to_f16_bits(src) : to_bf16_bits(src);
+    const std::vector<uint16_t> init(rows * ldd, 0x5555);
+    DeviceArray<uint16_t> d(b, init);
+    b.convert_rows(d.data(), dtype, ldd, s.data(), lds, rows, cols);
+    std::vector<uint16_t> want = init;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) want[r * ldd + c] = encoded[r * lds + c];
+    EXPECT_EQ(d.read(), want) << "convert_rows (padding between rows untouched)";
   }
 }
 
