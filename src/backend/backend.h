@@ -92,7 +92,8 @@ class Backend : public MemoryResource {
   virtual void convert_rows(void* dst, DType dtype, int64_t ldd, const float* src, int64_t lds, int64_t rows,
                             int64_t cols) = 0;
   // dst[n] f32 = src widened exactly: src contiguous, on the host (f32/f16/bf16; a mapped checkpoint's
-  // norms, an adapter file's matrices) or in this backend's memory (f32). Loads norms and masters.
+  // norms, an adapter file's matrices) or in this backend's memory (f32, or bf16/f16: training's bf16
+  // checkpoints). Loads norms and masters, and widens kept activations back.
   virtual void load_as_f32(float* dst, const Tensor& src) = 0;
   // The tensor as ops read it: `host` itself where the backend reads host memory in place, else a
   // device copy held in `keep` (an embedding table read by embedding_forward).

@@ -47,7 +47,8 @@ LayerActivations alloc_layer_activations(const LlamaModel& model, int64_t layer,
   a.rstd1 = arena.alloc<float>(R);
   a.qkv = arena.alloc<float>(R * d.qkv_width);
   if (kept) {
-    a.att = kept->att;
+    a.att = kept->dtype == DType::F32 ? static_cast<float*>(kept->att) : arena.alloc<float>(R * d.qdim);
+    a.kept = kept->dtype == DType::F32 ? nullptr : kept;
     a.lse = kept->lse;
   } else {
     a.att = arena.alloc<float>(R * d.qdim);
@@ -109,6 +110,15 @@ void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& ba
     be.attention_forward_cached(shape, {qkv.q, cache.keys(layer), cache.values(layer)}, out, a.lse, arena);
   } else {
     be.attention_forward(attention_shape(d, batch), attention.mask, qkv, out, a.lse, arena);
+  }
+  if (!attention.attention_done) {
+    // bf16 compute holds the attention output in bf16 too (the o projection reads it so anyway).
+    if (model.precision() == Precision::BF16) be.round_to_bf16(a.att, a.att, R * d.qdim);
+    if (a.kept) be.convert_rows(a.kept->att, a.kept->dtype, d.qdim, a.att, d.qdim, R, d.qdim);
+  } else if (a.kept) {
+    Tensor kept = Tensor::view(a.kept->att, a.kept->dtype, {R * d.qdim});
+    kept.device = be.device();
+    be.load_as_f32(a.att, kept);
   }
 
   // x_mid = x + att · Woᵀ

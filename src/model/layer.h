@@ -31,6 +31,15 @@ struct BatchLayout {
 // The projections of a layer, indexing LayerActivations::lora_t.
 enum Projection { kQ, kK, kV, kO, kGate, kUp, kDown, kProjections };
 
+// The attention result of a layer held outside its activations: checkpointing keeps it from the
+// forward to the backward, so that recomputing the layer skips attention. bf16 at bf16 compute, which
+// holds the attention output in bf16 anyway (lossless, half the bytes), else f32.
+struct KeptAttention {
+  void* att = nullptr;  // [R, Hq·D] in dtype
+  DType dtype = DType::F32;
+  float* lse = nullptr;  // [B, Hq, T]
+};
+
 // The intermediates of one layer's forward, kept for its backward (see the diagram above).
 struct LayerActivations {
   float* ln1 = nullptr;      // [R, C]
@@ -44,15 +53,10 @@ struct LayerActivations {
   float* gate_up = nullptr;  // [R, 2F]
   float* act = nullptr;      // [R, F]
   std::array<float*, kProjections> lora_t{};  // [R, r] per projection with a LoRA adapter
+  const KeptAttention* kept = nullptr;  // a 16-bit copy of att held outside (above), or nullptr
 };
-// The attention result of a layer held outside its activations: checkpointing keeps it from the
-// forward to the backward, so that recomputing the layer skips attention.
-struct KeptAttention {
-  float* att = nullptr;  // [R, Hq·D]
-  float* lse = nullptr;  // [B, Hq, T]
-};
-
-// With `kept`, att and lse are kept's buffers instead of the arena's.
+// With `kept`, lse is kept's buffer, and att too when f32; a 16-bit kept att is stored by the
+// forward from an f32 att in the arena and widened back into it by a recompute (layer_forward).
 LayerActivations alloc_layer_activations(const LlamaModel& model, int64_t layer, const BatchLayout& batch,
                                          bool for_backward, Arena& arena, const KeptAttention* kept = nullptr);
 

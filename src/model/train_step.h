@@ -8,7 +8,9 @@
 // so the [R, V] logits never exist. With checkpointing only the layer inputs x_l and attention
 // outputs (with their log-sum-exp) are kept, and the last layer's activations until its backward
 // (which comes first); every other layer's forward but its attention and down projection is
-// recomputed just before its backward.
+// recomputed just before its backward. At bf16 compute the layer inputs and attention outputs are
+// kept in bf16 (~2·(C + Hq·D) bytes a token a layer): the forward reads each layer input as kept,
+// so the recompute reproduces it exactly, with or without checkpointing.
 #pragma once
 #include <cstdint>
 #include <vector>

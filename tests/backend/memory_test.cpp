@@ -127,10 +127,19 @@ TEST_P(BackendMemory, LoadAsF32WidensHostTensorsExactly) {
     const std::vector<double> want = values_of(dtype, values, bits);
     expect_bits_equal(dst.read(), std::vector<float>(want.begin(), want.end()), "load_as_f32");
   }
-  // From the backend's own memory (an f32 master).
+  // From the backend's own memory (an f32 master; bf16 and f16 checkpoints of activations).
   DeviceArray<float> src(b, values), dst(b, std::vector<float>(n, kNaN));
   b.load_as_f32(dst.data(), src.tensor(DType::F32, {n}));
   expect_bits_equal(dst.read(), values, "load_as_f32 of backend memory");
+  for (DType dtype : {DType::F16, DType::BF16}) {
+    SCOPED_TRACE(std::string(dtype_name(dtype)) + " in backend memory");
+    const std::vector<uint16_t> bits = dtype == DType::F16 ? to_f16_bits(values) : to_bf16_bits(values);
+    DeviceArray<uint16_t> half(b, bits);
+    DeviceArray<float> out(b, std::vector<float>(n, kNaN));
+    b.load_as_f32(out.data(), half.tensor(dtype, {n}));
+    const std::vector<double> want = values_of(dtype, values, bits);
+    expect_bits_equal(out.read(), std::vector<float>(want.begin(), want.end()), "load_as_f32 of backend memory");
+  }
 }
 
 TEST_P(BackendMemory, ResidentIsTheHostTensorOrADeviceCopy) {
