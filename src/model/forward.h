@@ -34,6 +34,9 @@ struct LayerKeep {
   std::vector<LayerActivations>* activations = nullptr;  // [L]; entry l kept when kept_layer(l)
   std::vector<KeptAttention>* attention = nullptr;       // [L]; used when entry l's att is set
   std::vector<bool> kept_layer;                          // [L]
+  // Rows of a layer's MLP at a time (layer.h kMlpChunkRows); 0: all rows at once, its activations
+  // kept whole (training without checkpointing, which recomputes nothing).
+  int64_t mlp_chunk = kMlpChunkRows;
 };
 
 // x_{l+1} = layer_l(x_l) for l = 0..L−1 over one batch. x_base: 2 buffers of [R, C], x_0 filled in

@@ -83,6 +83,7 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
   keep.activations = &kept;
   keep.attention = o.checkpointing ? &kept_attention : nullptr;
   for (int64_t l = 0; l < L; ++l) keep.kept_layer.push_back(!o.checkpointing || l == L - 1);
+  keep.mlp_chunk = o.checkpointing ? o.mlp_chunk : 0;
   LayerAttention attention;
   attention.mask = mask;
   const float* x_L = forward_layers(model, layout, pos, attention, o.dropout, keep, x, arena);
@@ -124,7 +125,7 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
       LayerActivations acts;
       if (!keep.kept_layer[static_cast<size_t>(l)]) {
         acts = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena,
-                                       &kept_attention[static_cast<size_t>(l)]);
+                                       &kept_attention[static_cast<size_t>(l)], keep.mlp_chunk);
         LayerAttention recompute;
         recompute.mask = mask;
         recompute.attention_done = true;

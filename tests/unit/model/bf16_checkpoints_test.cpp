@@ -1,10 +1,12 @@
-// bf16 checkpoints (model/train_step.h): at bf16 compute the training pass keeps the layer inputs and
-// the attention outputs in bf16. The forward reads the layer inputs as kept, and the attention output
-// is bf16 already, so recomputing from the checkpoints reproduces the forward exactly: checkpointing
-// changes no gradient, bit for bit (the gradients' distance from PyTorch's f32 ones is
-// TrainGradOracle's bf16 cases).
+// What checkpointing keeps and recomputes (model/train_step.h). bf16 checkpoints: at bf16 compute the
+// training pass keeps the layer inputs and the attention outputs in bf16; the forward reads the layer
+// inputs as kept, and the attention output is bf16 already, so recomputing from the checkpoints
+// reproduces the forward exactly: checkpointing changes no gradient, bit for bit (the gradients'
+// distance from PyTorch's f32 ones is TrainGradOracle's bf16 case). And the MLP over chunks of rows
+// gives the gradients of the whole MLP.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "model/train_step.h"
@@ -26,10 +28,12 @@ TrainBatch random_batch(int64_t V) {
 }
 
 // Gradients of every trainable tensor after one pass, in trainable_params() order.
-std::vector<std::vector<float>> gradients(LlamaModel& model, const TrainBatch& batch, bool checkpointing, double* loss) {
+std::vector<std::vector<float>> gradients(LlamaModel& model, const TrainBatch& batch, bool checkpointing, double* loss,
+                                          int64_t mlp_chunk = kMlpChunkRows) {
   TrainPassOptions pass;
   pass.mask.mode = AttentionMode::S2Shift;
   pass.checkpointing = checkpointing;
+  pass.mlp_chunk = mlp_chunk;
   Arena arena(model.backend(), 0);
   model.zero_grads();
   *loss = forward_backward(model, batch, pass, arena).sum;
@@ -39,22 +43,30 @@ std::vector<std::vector<float>> gradients(LlamaModel& model, const TrainBatch& b
   return out;
 }
 
+// stories260K made trainable (LoRA+ on `targets`), with random LoRA B (a fresh adapter's B is zero,
+// which would make A's gradient vanish).
+std::unique_ptr<LlamaModel> trainable_stories(Precision p, std::vector<std::string> targets) {
+  ModelOptions options;
+  options.precision = p;
+  auto model = LlamaModel::open(test::shared_path("stories260K-hf"), options);
+  TrainableOptions t;
+  t.lora.targets = std::move(targets);
+  model->make_trainable(t);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.f, 0.05f);
+  for (const LoraAdapter* a : model->lora_adapters()) {
+    float* b = a->B.value.as<float>();
+    for (int64_t i = 0; i < a->B.value.numel(); ++i) b[i] = nd(rng);
+  }
+  model->refresh_after_update();
+  return model;
+}
+
 TEST(Bf16Checkpoints, CheckpointingChangesNoGradient) {
   LL_REQUIRE_SHARED_DATA();
   for (Precision p : {Precision::BF16, Precision::F32}) {
     SCOPED_TRACE(precision_name(p));
-    ModelOptions options;
-    options.precision = p;
-    auto model = LlamaModel::open(test::shared_path("stories260K-hf"), options);
-    model->make_trainable(TrainableOptions{});
-    // B starts at zero in a fresh adapter, which would make A's gradient vanish: give B values.
-    std::mt19937 rng(3);
-    std::normal_distribution<float> nd(0.f, 0.05f);
-    for (const LoraAdapter* a : model->lora_adapters()) {
-      float* b = a->B.value.as<float>();
-      for (int64_t i = 0; i < a->B.value.numel(); ++i) b[i] = nd(rng);
-    }
-    model->refresh_after_update();
+    auto model = trainable_stories(p, TrainableOptions{}.lora.targets);
     const TrainBatch batch = random_batch(model->config().vocab_size);
     double loss_kept = 0, loss_recomputed = 0;
     const auto kept = gradients(*model, batch, false, &loss_kept);
@@ -67,6 +79,30 @@ TEST(Bf16Checkpoints, CheckpointingChangesNoGradient) {
       for (size_t j = 0; j < kept[i].size(); ++j) differ += recomputed[i][j] != kept[i][j];
       EXPECT_EQ(differ, 0u) << name;
     }
+  }
+}
+
+// The MLP over chunks of rows (checkpointing's; its backward recomputes gate/up and act chunk by
+// chunk, LoRA t included): the gradients of the whole-MLP pass, within f32 summation-order error,
+// with LoRA on every projection (q/k/v/o and gate/up/down) and 192 rows in ragged chunks of 7.
+TEST(Bf16Checkpoints, MlpOverChunksOfRowsGivesTheWholeMlpGradients) {
+  LL_REQUIRE_SHARED_DATA();
+  auto model = trainable_stories(Precision::F32, {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                                                  "down_proj"});
+  const TrainBatch batch = random_batch(model->config().vocab_size);
+  double loss_whole = 0, loss_chunks = 0;
+  const auto whole = gradients(*model, batch, true, &loss_whole, /*mlp_chunk=*/0);
+  const auto chunks = gradients(*model, batch, true, &loss_chunks, /*mlp_chunk=*/7);
+  EXPECT_NEAR(loss_chunks, loss_whole, 1e-6 * loss_whole);
+  for (size_t i = 0; i < whole.size(); ++i) {
+    const std::string& name = model->trainable_params()[i].name;
+    double diff = 0, ref = 0;
+    for (size_t j = 0; j < whole[i].size(); ++j) {
+      diff = std::max(diff, std::fabs(double(chunks[i][j]) - whole[i][j]));
+      ref = std::max(ref, std::fabs(double(whole[i][j])));
+    }
+    EXPECT_GT(ref, 0) << name;
+    EXPECT_LE(diff, 1e-5 * ref) << name;
   }
 }
 
