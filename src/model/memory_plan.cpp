@@ -120,9 +120,9 @@ MemoryPlan plan_inference(const LlamaConfig& config, DType weight_dtype, Precisi
   return plan;
 }
 
-uint64_t training_arena_bytes(const LlamaConfig& config, Precision precision, const TrainingShape& shape,
-                              int threads) {
-  DryModel dry(config, DType::F32, precision, threads);
+uint64_t training_arena_bytes(const LlamaConfig& config, DType weight_dtype, Precision precision,
+                              const TrainingShape& shape, int threads) {
+  DryModel dry(config, weight_dtype, precision, threads);
   return dry_training_pass(dry, shape);
 }
 

@@ -60,8 +60,10 @@ MemoryPlan plan_training(const LlamaConfig& config, DType weight_dtype, Precisio
                          int threads);
 
 // Bytes of the training arena at its high-water mark (the plan's arena part): the trainer reserves
-// this much up front, so the arena is one block.
-uint64_t training_arena_bytes(const LlamaConfig& config, Precision precision, const TrainingShape& shape, int threads);
+// this much up front, so the arena is one block. The weights' dtype counts: the GEMMs widen 16-bit
+// weights in scratch panels.
+uint64_t training_arena_bytes(const LlamaConfig& config, DType weight_dtype, Precision precision,
+                              const TrainingShape& shape, int threads);
 
 // The largest context, a multiple of `step` tokens no larger than `limit`, whose plan `need(context)`
 // (bytes) is at most `memory`, found by doubling then bisecting — the plans grow with the context.
