@@ -11,13 +11,16 @@
 //              2048, context 256, batch 16, --full, full causal attention
 //   demo-long  the same model at context 2048, batch 1, LoRA+ with S²-Attn
 //   stories    the real stories260K at context 512, LoRA+
+// --model DIR runs a checkpoint of any size instead (its config's shapes; e.g. the LLaMA-2-7B-shaped
+// one of scripts/make-shaped-checkpoint.py: bench/7b-step.sh); --warmup N and --trailing 0|1 set the
+// untimed steps around the timed ones (1 and 1 by default; a 7B step takes minutes).
 // FLOPs are counted by model/step_flops.h (GEMMs, and attention's needed causal work only).
 // Figures come twice: on the wall clock and on a CPU-time basis (FLOPs ÷ process CPU seconds ÷
 // threads: what the run does per core-second it actually got, steadier on a shared machine).
 //
 // usage: bench_train_step [--preset ref|demo|demo-long|stories] [--context N] [--batch N]
 //        [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--vocab N] [--full 0|1]
-//        [--dtype f32|bf16] [--s2-group G] [--full-attn 0|1] [--checkpointing on|off|both] [--steps N] [--threads N]
+//        [--model DIR] [--warmup N] [--trailing 0|1] [--dtype f32|bf16] [--s2-group G] [--full-attn 0|1] [--checkpointing on|off|both] [--steps N] [--threads N]
 //        [--peer none|f32|bf16|all] [--peer-steps N] [--peer-blas DIR] [--omp-wait-policy passive|active]
 // --peer-blas DIR puts DIR first on the peer's LD_LIBRARY_PATH (e.g. an OpenBLAS libblas.so.3:
 // Debian's PyTorch otherwise runs on the reference BLAS at well under 1 GFLOP/s here).
@@ -54,6 +57,10 @@ int main(int argc, char** argv) {
     return flags.count(name) ? flags[name] : fallback;
   };
   Setup s = preset(flag("preset", "ref"));
+  if (flags.count("model")) {
+    s.model_path = flags["model"];
+    s.model = parse_hf_config(s.model_path + "/config.json");
+  }
   LlamaConfig& c = s.model;
   c.hidden_size = std::stoll(flag("dim", std::to_string(c.hidden_size)));
   c.num_layers = std::stoll(flag("layers", std::to_string(c.num_layers)));
@@ -68,14 +75,15 @@ int main(int argc, char** argv) {
   s.threads = std::stoi(flag("threads", "2"));
   s.s2_group = std::stoll(flag("s2-group", "0"));
   s.full_attn = flag("full-attn", s.full_attn ? "1" : "0") == "1";
-  const int64_t steps = std::stoll(flag("steps", "2"));
+  const int64_t steps = std::stoll(flag("steps", "2")), warmup = std::stoll(flag("warmup", "1"));
+  const bool trailing = flag("trailing", "1") == "1";
   const int64_t peer_steps = std::stoll(flag("peer-steps", "1"));
   const std::string ck = flag("checkpointing", "both"), peer = flag("peer", "all");
   const std::string blas = flag("peer-blas", "");
 
-  std::printf("bench_train_step: %s\n  %s; %s compute, %d threads (OpenMP wait policy %s), %lld timed steps after 1 warm-up\n",
-              s.preset.c_str(), describe(s).c_str(), s.dtype.c_str(), s.threads, wait_policy().c_str(),
-              static_cast<long long>(steps));
+  std::printf("bench_train_step: %s\n  %s; %s compute, %d threads (OpenMP wait policy %s), %lld timed steps after %lld warm-up\n",
+              s.model_path.empty() ? s.preset.c_str() : s.model_path.c_str(), describe(s).c_str(), s.dtype.c_str(),
+              s.threads, wait_policy().c_str(), static_cast<long long>(steps), static_cast<long long>(warmup));
   const Figures ceiling = in_child([&] { return gemm_ceiling(s, s.batch * s.context); });
   std::printf("  GEMM ceiling (oneDNN %s, model shapes, M = %lld): %.1f GFLOP/s wall | %.1f CPU-time basis\n",
               s.dtype == "bf16" ? "bf16-emulated f32" : "f32",
@@ -87,7 +95,7 @@ int main(int argc, char** argv) {
   if (ck != "on") modes.push_back(false);
   std::map<bool, Figures> ours;
   for (bool checkpointing : modes) {
-    const Figures f = in_child([&] { return run_longlora(s, checkpointing, steps); });
+    const Figures f = in_child([&] { return run_longlora(s, checkpointing, steps, warmup, trailing); });
     if (f.empty()) continue;
     ours[checkpointing] = f;
     const double gflops_wall = f.at("flops") / f.at("step_s") / 1e9;

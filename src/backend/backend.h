@@ -34,11 +34,14 @@
 namespace ll {
 
 // A weight [N, K] (out, in; HF's Linear layout, y = x·Wᵀ) as a backend's GEMMs read it: a view of
-// the source where the backend reads it in place (an mmapped f32 checkpoint on the CPU), otherwise a
-// converted copy on the device. Trainable weights are prepared again from their f32 masters after
+// the source where the backend reads it in place (an mmapped f32, f16 or bf16 checkpoint on the
+// CPU), otherwise a converted copy on the device. Trainable weights are prepared again from their f32 masters after
 // every optimizer step (Backend::prepare_weight).
 struct GemmWeight {
-  Tensor view;       // [N, K]: f32, or bf16 where the backend runs bf16 GEMMs natively
+  // [N, K]: f32; bf16 where the backend runs bf16 GEMMs natively; or a 16-bit (f16/bf16) source read
+  // in place by f32 GEMMs that widen it as they go (the CPU backend: a mapped 16-bit checkpoint is
+  // never copied whole, kernels/matmul.h), rounded to bf16 at Precision::BF16.
+  Tensor view;
   OwnedTensor copy;  // owns view's memory when it is a copy
   Precision precision = Precision::F32;
 
@@ -84,8 +87,13 @@ class Backend : public MemoryResource {
   // ---- memory (MemoryResource: allocate, deallocate, fill_zero, upload, download, copy, device) ----
   // dst[r, 0:cols] = src[r, 0:cols] for r < rows (row strides ldd, lds floats).
   virtual void copy_rows(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t cols) = 0;
+  // dst[r, 0:cols] = src[r, 0:cols] stored as `dtype` for r < rows: f32 copied, bf16 and f16 rounded to
+  // nearest even (row strides ldd in elements of dtype, lds floats). Fills a 16-bit KV cache.
+  virtual void convert_rows(void* dst, DType dtype, int64_t ldd, const float* src, int64_t lds, int64_t rows,
+                            int64_t cols) = 0;
   // dst[n] f32 = src widened exactly: src contiguous, on the host (f32/f16/bf16; a mapped checkpoint's
-  // norms, an adapter file's matrices) or in this backend's memory (f32). Loads norms and masters.
+  // norms, an adapter file's matrices) or in this backend's memory (f32, or bf16/f16: training's bf16
+  // checkpoints). Loads norms and masters, and widens kept activations back.
   virtual void load_as_f32(float* dst, const Tensor& src) = 0;
   // The tensor as ops read it: `host` itself where the backend reads host memory in place, else a
   // device copy held in `keep` (an embedding table read by embedding_forward).

@@ -80,6 +80,13 @@ void CpuBackend::copy_rows(float* dst, int64_t ldd, const float* src, int64_t ld
     std::memcpy(dst + r * ldd, src + r * lds, static_cast<size_t>(cols) * sizeof(float));
 }
 
+void CpuBackend::convert_rows(void* dst, DType dtype, int64_t ldd, const float* src, int64_t lds, int64_t rows,
+                              int64_t cols) {
+  if (measuring()) return;
+  const size_t esize = dtype_size(dtype);
+  for (int64_t r = 0; r < rows; ++r) from_f32(static_cast<char*>(dst) + r * ldd * esize, dtype, src + r * lds, cols);
+}
+
 void CpuBackend::load_as_f32(float* dst, const Tensor& src) {
   LL_CHECK(src.is_contiguous());
   if (!measuring() && dst != src.data) to_f32(dst, src.data, src.dtype, src.numel());
@@ -107,13 +114,13 @@ void CpuBackend::prepare_weight(GemmWeight& w, const Tensor& source, Precision p
 
 void CpuBackend::linear_forward(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t M, const GemmWeight& w,
                                 bool accumulate, Arena& scratch) {
-  if (measuring()) return take_scratch(scratch, linear_forward_scratch_bytes(M, w.cols(), w.precision));
+  if (measuring()) return take_scratch(scratch, linear_forward_scratch_bytes(M, w.view, w.precision));
   ll::linear_forward(y, ldy, x, ldx, M, w.view, w.precision, accumulate, scratch);
 }
 
 void CpuBackend::linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t lddy, int64_t M,
                                        const GemmWeight& w, bool accumulate, Arena& scratch) {
-  if (measuring()) return take_scratch(scratch, linear_backward_input_scratch_bytes(M, w.rows(), w.precision));
+  if (measuring()) return take_scratch(scratch, linear_backward_input_scratch_bytes(M, w.view, w.precision));
   ll::linear_backward_input(dx, lddx, dy, lddy, M, w.view, w.precision, accumulate, scratch);
 }
 

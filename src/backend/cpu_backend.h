@@ -32,6 +32,8 @@ class CpuBackend final : public Backend {
   size_t measured_peak() const { return measure_.peak(); }
 
   void copy_rows(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t cols) override;
+  void convert_rows(void* dst, DType dtype, int64_t ldd, const float* src, int64_t lds, int64_t rows,
+                    int64_t cols) override;
   void load_as_f32(float* dst, const Tensor& src) override;
   Tensor resident(const Tensor& host, OwnedTensor& keep) override;
 

@@ -16,6 +16,7 @@ namespace ll::cli {
 int run_generate(int argc, char** argv) {
   Args args("generate", "Continue a prompt with the model; the continuation streams to stdout.");
   add_model_flags(args, {.context = true, .adapter = true});
+  add_kv_cache_flag(args);
   args.option("--prompt", "", "prompt text (\"\" = start from BOS alone)", "TEXT")
       .option("--prompt-file", "", "read the prompt from a file", "FILE")
       .option("--max-tokens", "256", "new tokens at most", "N")
@@ -51,6 +52,7 @@ int run_generate(int argc, char** argv) {
   check_sliding_window(*model, static_cast<int64_t>(prompt.size()) + std::max<int64_t>(opts.max_new_tokens - 1, 0),
                        "a " + std::to_string(prompt.size()) + "-token prompt with --max-tokens " +
                            std::to_string(opts.max_new_tokens));
+  opts.kv_cache = kv_cache_dtype(args, model->precision());
   opts.sampling.greedy = args.enabled("--greedy");
   opts.sampling.temperature = static_cast<float>(args.number("--temperature"));
   opts.sampling.top_p = static_cast<float>(args.number("--top-p"));

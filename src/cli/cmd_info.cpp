@@ -1,6 +1,10 @@
 // longlora info: what a checkpoint is and what running it at a context costs.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/model_flags.h"
@@ -14,16 +18,37 @@ namespace ll::cli {
 
 namespace {
 
-void print_plan(const char* title, const MemoryPlan& plan) {
-  std::printf("%s: %s\n", title, format_bytes(plan.total()).c_str());
+void print_plan(const std::string& title, const MemoryPlan& plan) {
+  std::printf("%s: %s\n", title.c_str(), format_bytes(plan.total()).c_str());
   for (const auto& [what, bytes] : plan.parts) std::printf("  %-46s %s\n", what.c_str(), format_bytes(bytes).c_str());
+}
+
+// --model: an HF directory or a GGUF file, or a config.json alone — the shapes are all a plan needs,
+// so a model can be sized before it is downloaded (its weights' dtype is the config's torch_dtype).
+std::unique_ptr<ModelFiles> open_model_or_config(const std::string& path) {
+  if (std::filesystem::is_regular_file(path) && path.ends_with(".json")) {
+    const LlamaConfig config = parse_hf_config(path);
+    return ModelFiles::shapes_only(config, config.torch_dtype);
+  }
+  return ModelFiles::open(path);
+}
+
+// "24576 tokens (plan 23.91 GiB)", or why nothing fits.
+std::string largest_fit(uint64_t memory, const std::function<MemoryPlan(int64_t)>& plan) {
+  const int64_t n = largest_context(memory, [&](int64_t context) { return plan(context).total(); });
+  if (n == 0) return "none: " + std::to_string(256) + " tokens need " + format_bytes(plan(256).total());
+  return std::to_string(n) + " tokens (plan " + format_bytes(plan(n).total()) + ")";
 }
 
 }  // namespace
 
 int run_info(int argc, char** argv) {
-  Args args("info", "Architecture, parameter count, dtype, rope scaling and the memory plan for a context.");
+  Args args("info", "Architecture, parameter count, dtype, rope scaling and the memory plan for a context; "
+                   "--model may be a config.json alone.");
   add_model_flags(args);
+  add_kv_cache_flag(args);
+  args.option("--memory", "", "also print the largest context that trains and that infers within this much memory "
+                              "(24GiB, 24G, 25.7GB, bytes)", "SIZE");
   // The options of `longlora train` that change its memory, with train's defaults.
   const TrainOptions d;
   args.flag("--full", "plan training every weight (no LoRA)")
@@ -35,13 +60,20 @@ int run_info(int argc, char** argv) {
       .flag("--no-checkpointing", "plan keeping every layer's activations");
   if (!args.parse(argc, argv)) return 0;
   apply_thread_flag(args);
-  const auto files = ModelFiles::open(args.required("--model"));
+  const std::string model_path = args.required("--model");
+  const auto files = open_model_or_config(model_path);
+  std::optional<uint64_t> memory;
+  if (args.has("--memory") && !(memory = parse_byte_size(args.str("--memory"))))
+    fail_expected("longlora info", "--memory", "a size such as 24GiB, 24G, 25.7GB or a byte count", args.str("--memory"));
   const LlamaConfig& c = files->config();
   const DType wdtype = files->weight_dtype();
   const int64_t context = args.integer("--context") > 0 ? args.integer("--context") : std::llround(model_context(c));
   const double factor = args.number("--rope-factor") > 0 ? args.number("--rope-factor") : interpolation_factor(c, context);
 
-  std::printf("model:            %s (%s)\n", files->path().c_str(), files->is_gguf() ? "GGUF" : "HF directory");
+  std::printf("model:            %s (%s)\n", model_path.c_str(),
+              !files->has_weights() ? "config.json alone: shapes only, no weights read"
+              : files->is_gguf()    ? "GGUF"
+                                    : "HF directory");
   std::printf("architecture:     %s (%s), %lld layers, hidden %lld, FFN %lld, vocab %lld%s\n",
               model_type_name(c.family), architecture_name(c.family), static_cast<long long>(c.num_layers),
               static_cast<long long>(c.hidden_size), static_cast<long long>(c.intermediate_size),
@@ -73,8 +105,10 @@ int run_info(int argc, char** argv) {
   const Precision train = args.has("--dtype") ? parse_precision(args.str("--dtype")) : default_precision(wdtype, true);
   std::printf("backend:          %s; GEMMs: %s\n", cpu_backend().name().c_str(), cpu_backend().gemm_engine().c_str());
   std::printf("\n");
-  print_plan(("inference at " + std::to_string(context) + " tokens (" + precision_name(infer) + ")").c_str(),
-             plan_inference(c, wdtype, infer, context, num_threads()));
+  const DType kv = kv_cache_dtype(args, infer);
+  const std::string infer_what = std::string(precision_name(infer)) + ", " + dtype_name(kv) + " KV cache";
+  auto inference_plan = [&](int64_t n) { return plan_inference(c, wdtype, infer, n, num_threads(), kv); };
+  print_plan("inference at " + std::to_string(context) + " tokens (" + infer_what + ")", inference_plan(context));
   TrainOptions o;
   o.context = context;
   o.full = args.enabled("--full");
@@ -89,9 +123,20 @@ int run_info(int argc, char** argv) {
   if (o.lora_r < 1) fail_expected("longlora info", "--lora-r", "a rank ≥ 1", std::to_string(o.lora_r));
   std::string what = o.full ? "every weight" : "LoRA r=" + std::to_string(o.lora_r);
   for (size_t i = 0; !o.full && i < o.trainable.size(); ++i) what += (i ? "," : " + ") + o.trainable[i];
-  print_plan(("training at " + std::to_string(context) + " tokens (" + precision_name(train) + ", " + what +
-              ", batch " + std::to_string(o.batch_size) + (o.checkpointing ? ", checkpointing" : "") + ")").c_str(),
-             plan_training_run(c, wdtype, train, o));
+  const std::string train_what = std::string(precision_name(train)) + ", " + what + ", batch " +
+                                 std::to_string(o.batch_size) + (o.checkpointing ? ", checkpointing" : "");
+  auto training_plan = [&](int64_t n) {
+    TrainOptions at = o;
+    at.context = n;
+    return plan_training_run(c, wdtype, train, at);
+  };
+  print_plan("training at " + std::to_string(context) + " tokens (" + train_what + ")", training_plan(context));
+  if (memory) {
+    // Plans grow with the context; the answers are multiples of 256 tokens.
+    std::printf("\nlargest context within %s (multiples of 256 tokens):\n", format_bytes(*memory).c_str());
+    std::printf("  training (%s): %s\n", train_what.c_str(), largest_fit(*memory, training_plan).c_str());
+    std::printf("  inference (%s): %s\n", infer_what.c_str(), largest_fit(*memory, inference_plan).c_str());
+  }
   return 0;
 }
 

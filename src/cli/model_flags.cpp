@@ -22,6 +22,15 @@ void apply_thread_flag(const Args& args) {
   set_num_threads(static_cast<int>(n));
 }
 
+void add_kv_cache_flag(Args& args) {
+  args.option("--kv-cache", "", "KV cache dtype bf16|f16|f32 (default: bf16 at bf16 compute, f32 at f32)", "T");
+}
+
+DType kv_cache_dtype(const Args& args, Precision compute) {
+  return args.has("--kv-cache") ? parse_kv_cache_dtype(args.str("--kv-cache"), "longlora")
+                                : default_kv_cache_dtype(compute);
+}
+
 std::unique_ptr<LlamaModel> open_model(const Args& args, bool training, ModelFlagSet set) {
   auto files = ModelFiles::open(args.required("--model"));
   ModelOptions opts;

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/args.h"
+#include "model/kv_cache.h"
 #include "model/llama_model.h"
 #include "text/tokenizer.h"
 
@@ -18,6 +19,10 @@ struct ModelFlagSet {
 void add_model_flags(Args& args, ModelFlagSet set = {});
 // Applies --threads (call right after parse).
 void apply_thread_flag(const Args& args);
+// --kv-cache bf16|f16|f32: what generation's KV cache stores (model/kv_cache.h); unset = the
+// default for the compute precision.
+void add_kv_cache_flag(Args& args);
+DType kv_cache_dtype(const Args& args, Precision compute);
 // Opens --model with --dtype (default per default_precision) and the RoPE factor: --rope-factor,
 // else the one --context implies, else the adapter run's, else the checkpoint's. Applies
 // --adapter when given.

@@ -10,7 +10,8 @@ std::vector<int32_t> generate(const LlamaModel& model, const std::vector<int32_t
                               GenerateStats* stats) {
   if (prompt.empty()) fail_input("generate", "the prompt has no tokens");
   const int64_t V = model.config().vocab_size;
-  KVCache cache(model.config(), static_cast<int64_t>(prompt.size()) + options.max_new_tokens, model.backend());
+  KVCache cache(model.config(), static_cast<int64_t>(prompt.size()) + options.max_new_tokens, model.backend(),
+                options.kv_cache.value_or(default_kv_cache_dtype(model.precision())));
   Arena arena(model.backend(), 0);
   Sampler sampler(options.sampling);
   std::vector<float> logits(static_cast<size_t>(V));

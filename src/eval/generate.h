@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "eval/sampler.h"
@@ -14,6 +15,7 @@ struct GenerateOptions {
   int64_t max_new_tokens = 256;
   SamplingOptions sampling;
   bool stop_at_eos = true;
+  std::optional<DType> kv_cache;  // what the KV cache stores (model/kv_cache.h); unset: the default for the model
 };
 
 struct GenerateStats {

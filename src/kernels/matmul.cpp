@@ -152,8 +152,54 @@ void convert_parallel(Dst* dst, const Src* src, int64_t n, void (*convert)(Dst*,
 
 dt weight_type(const Tensor& w) { return w.dtype == DType::BF16 ? dt::bf16 : dt::f32; }
 
+// A 16-bit weight (f16/bf16, e.g. a mapped checkpoint's) that the f32 GEMMs read in place: widened
+// (and at BF16 rounded to bf16) into an f32 panel of kPanelBytes in scratch, panel by panel, at every
+// product. So a 16-bit checkpoint is never copied whole: LLaMA-2-7B stays 12.6 GiB mapped instead of
+// also taking 25 GiB of f32 copies. The widening costs N·K element conversions per product, small
+// against its 2·M·N·K flops except when decoding (M = 1), which reads half the bytes an f32 copy would.
+constexpr int64_t kPanelBytes = int64_t{4} << 20;
+
+bool streamed(const Tensor& w, Precision p) {
+  return (w.dtype == DType::F16 || w.dtype == DType::BF16) && gemm_weight_dtype(p) == DType::F32;
+}
+
+// Rows of W [N, K] per panel.
+int64_t panel_rows(int64_t N, int64_t K) {
+  return std::clamp<int64_t>(kPanelBytes / std::max<int64_t>(K * static_cast<int64_t>(sizeof(float)), 1), 1,
+                             std::max<int64_t>(N, 1));
+}
+
+size_t panel_scratch_bytes(const Tensor& w, Precision p) {
+  if (!streamed(w, p)) return 0;
+  return aligned_size(static_cast<size_t>(panel_rows(w.shape[0], w.shape[1]) * w.shape[1]) * sizeof(float));
+}
+
+// dst [rows, K] f32 ← rows [n0, n0 + rows) of a streamed weight, as the GEMMs at p read them.
+void widen_panel(float* dst, const Tensor& w, int64_t n0, int64_t rows, Precision p) {
+  const int64_t K = w.shape[1], n = rows * K;
+  const uint16_t* src = static_cast<const uint16_t*>(w.data) + n0 * K;
+  using Widen = void (*)(float*, const uint16_t*, int64_t);
+  using Round = void (*)(float*, const float*, int64_t);
+  convert_parallel(dst, src, n, w.dtype == DType::BF16 ? static_cast<Widen>(bf16_to_f32) : static_cast<Widen>(f16_to_f32));
+  if (p == Precision::BF16 && w.dtype == DType::F16) convert_parallel(dst, dst, n, static_cast<Round>(round_to_bf16));
+}
+
 void check_weight(const Tensor& w, Precision p) {
-  LL_CHECK(w.ndim == 2 && w.is_contiguous() && w.dtype == gemm_weight_dtype(p));
+  LL_CHECK(w.ndim == 2 && w.is_contiguous() && (w.dtype == gemm_weight_dtype(p) || streamed(w, p)));
+}
+
+// y[M, N] (+)= a[M, K]·Wᵀ for W [N, K] at `w` (dtype `type`) with row stride K.
+void forward_gemm(float* y, int64_t ldy, const Operand& a, int64_t M, const void* w, int64_t N, int64_t K, dt type,
+                  bool accumulate) {
+  if (M == 1) {
+    // A single row (decoding): yᵀ[N, 1] = W[N, K]·xᵀ[K, 1], which oneDNN runs as a matrix-vector
+    // product streaming W row by row, ~1.5× the rate of the form below. (oneDNN's JIT GEMM takes no
+    // output with a column stride other than 1, so this is for one row only.)
+    run_gemm(y, 1, 1, w, K, 1, a.data, 1, 1, N, 1, K, type, accumulate);
+    return;
+  }
+  // B[K, N] = Wᵀ: element (k, n) at n*K + k.
+  run_gemm(y, ldy, 1, a.data, a.ld, 1, w, 1, K, M, N, K, type, accumulate);
 }
 
 }  // namespace
@@ -178,15 +224,18 @@ DType gemm_weight_dtype(Precision p) {
 }
 
 bool gemm_reads_in_place(const Tensor& src, Precision p) {
-  // At emulated BF16 an f32 source still needs rounding; a bf16 source widened to f32 needs a copy.
-  return src.dtype == gemm_weight_dtype(p) && !(p == Precision::BF16 && src.dtype == DType::F32);
+  // At emulated BF16 an f32 source still needs rounding (a copy); 16-bit sources the f32 GEMMs read
+  // are widened panel by panel (streamed).
+  return streamed(src, p) || (src.dtype == gemm_weight_dtype(p) && !(p == Precision::BF16 && src.dtype == DType::F32));
 }
 
 // Each converts the operands it reads below through prepare_activation, which takes
-// operand_bytes (rounded up to the arena's alignment) per operand.
-size_t linear_forward_scratch_bytes(int64_t M, int64_t K, Precision p) { return aligned_size(operand_bytes(M, K, p)); }
-size_t linear_backward_input_scratch_bytes(int64_t M, int64_t N, Precision p) {
-  return aligned_size(operand_bytes(M, N, p));
+// operand_bytes (rounded up to the arena's alignment) per operand, and a streamed weight's panel.
+size_t linear_forward_scratch_bytes(int64_t M, const Tensor& w, Precision p) {
+  return aligned_size(operand_bytes(M, w.shape[1], p)) + panel_scratch_bytes(w, p);
+}
+size_t linear_backward_input_scratch_bytes(int64_t M, const Tensor& w, Precision p) {
+  return aligned_size(operand_bytes(M, w.shape[0], p)) + panel_scratch_bytes(w, p);
 }
 size_t linear_backward_weight_scratch_bytes(int64_t M, int64_t N, int64_t K, Precision p) {
   return aligned_size(operand_bytes(M, N, p)) + aligned_size(operand_bytes(M, K, p));
@@ -223,15 +272,15 @@ void linear_forward(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t 
   ArenaScope scope(scratch);
   const int64_t N = w.shape[0], K = w.shape[1];
   const Operand a = prepare_activation(x, ldx, M, K, p, scratch);
-  if (M == 1) {
-    // A single row (decoding): yᵀ[N, 1] = W[N, K]·xᵀ[K, 1], which oneDNN runs as a matrix-vector
-    // product streaming W row by row, ~1.5× the rate of the form below. (oneDNN's JIT GEMM takes no
-    // output with a column stride other than 1, so this is for one row only.)
-    run_gemm(y, 1, 1, w.data, K, 1, a.data, 1, 1, N, 1, K, weight_type(w), accumulate);
-    return;
+  if (!streamed(w, p)) return forward_gemm(y, ldy, a, M, w.data, N, K, weight_type(w), accumulate);
+  // y[:, n0 : n0 + rows] (+)= x · W[n0 : n0 + rows]ᵀ, panel by panel.
+  const int64_t rows = panel_rows(N, K);
+  float* panel = scratch.alloc<float>(rows * K);
+  for (int64_t n0 = 0; n0 < N; n0 += rows) {
+    const int64_t n = std::min(rows, N - n0);
+    widen_panel(panel, w, n0, n, p);
+    forward_gemm(y + n0, ldy, a, M, panel, n, K, dt::f32, accumulate);
   }
-  // B[K, N] = Wᵀ: element (k, n) at n*K + k.
-  run_gemm(y, ldy, 1, a.data, a.ld, 1, w.data, 1, K, M, N, K, weight_type(w), accumulate);
 }
 
 void linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t lddy, int64_t M, const Tensor& w,
@@ -241,7 +290,16 @@ void linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t ldd
   const int64_t N = w.shape[0], K = w.shape[1];
   const Operand a = prepare_activation(dy, lddy, M, N, p, scratch);
   // B[N, K] = W as stored.
-  run_gemm(dx, lddx, 1, a.data, a.ld, 1, w.data, K, 1, M, K, N, weight_type(w), accumulate);
+  if (!streamed(w, p)) return run_gemm(dx, lddx, 1, a.data, a.ld, 1, w.data, K, 1, M, K, N, weight_type(w), accumulate);
+  // dx (+)= Σ over panels dy[:, n0 : n0 + rows] · W[n0 : n0 + rows] (a is f32: the GEMMs are).
+  const int64_t rows = panel_rows(N, K);
+  float* panel = scratch.alloc<float>(rows * K);
+  for (int64_t n0 = 0; n0 < N; n0 += rows) {
+    const int64_t n = std::min(rows, N - n0);
+    widen_panel(panel, w, n0, n, p);
+    run_gemm(dx, lddx, 1, static_cast<const float*>(a.data) + n0, a.ld, 1, panel, K, 1, M, K, n, dt::f32,
+             accumulate || n0 > 0);
+  }
 }
 
 void linear_backward_weight(float* dw, const float* dy, int64_t lddy, const float* x, int64_t ldx, int64_t M,

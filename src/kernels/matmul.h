@@ -27,10 +27,13 @@ DType gemm_weight_dtype(Precision p);
 // dst [N, K] ← src [N, K] (f32/f16/bf16, contiguous) as the GEMMs at precision p read it
 // (gemm_weight_dtype(p); rounded to bf16 at BF16). Parallel; dst and src may not overlap.
 void convert_gemm_weight(Tensor dst, const Tensor& src, Precision p);
-// Whether src can be read by the GEMMs at precision p as it is (no copy needed).
+// Whether src can be read by the GEMMs at precision p as it is (no copy needed): a weight of
+// gemm_weight_dtype(p), or a 16-bit (f16/bf16) one where that is f32 — the GEMMs then widen it panel
+// by panel in their scratch (and round it to bf16 at BF16), so a 16-bit checkpoint stays mapped.
 bool gemm_reads_in_place(const Tensor& src, Precision p);
 
-// y[M, N] (+)= x[M, K] · Wᵀ, W [N, K] prepared for precision p (convert_gemm_weight). Row strides
+// y[M, N] (+)= x[M, K] · Wᵀ, W [N, K] prepared for precision p (convert_gemm_weight, or read in place:
+// gemm_reads_in_place). Row strides
 // ldx ≥ K, ldy ≥ N (floats). At BF16 the activation operand is converted in `scratch`.
 void linear_forward(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t M, const Tensor& w, Precision p,
                     bool accumulate, Arena& scratch);
@@ -43,10 +46,11 @@ void linear_backward_input(float* dx, int64_t lddx, const float* dy, int64_t ldd
 void linear_backward_weight(float* dw, const float* dy, int64_t lddy, const float* x, int64_t ldx, int64_t M,
                             int64_t N, int64_t K, Precision p, bool accumulate, Arena& scratch);
 
-// Bytes each of the three takes from `scratch` for its bf16 operand conversions (0 at F32); the
-// memory plan's dry runs take the same.
-size_t linear_forward_scratch_bytes(int64_t M, int64_t K, Precision p);
-size_t linear_backward_input_scratch_bytes(int64_t M, int64_t N, Precision p);
+// Bytes each of the three takes from `scratch` for its bf16 operand conversions (0 at F32) and a
+// streamed 16-bit weight's panel; the memory plan's dry runs take the same. w: the weight as the
+// GEMMs get it (shape and dtype; its data is not read).
+size_t linear_forward_scratch_bytes(int64_t M, const Tensor& w, Precision p);
+size_t linear_backward_input_scratch_bytes(int64_t M, const Tensor& w, Precision p);
 size_t linear_backward_weight_scratch_bytes(int64_t M, int64_t N, int64_t K, Precision p);
 
 }  // namespace ll

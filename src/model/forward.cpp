@@ -24,11 +24,13 @@ float* forward_layers(const LlamaModel& model, const BatchLayout& batch, const i
                       float* x_base, Arena& arena) {
   const int64_t L = model.config().num_layers, RC = batch.rows() * model.config().hidden_size;
   const RopeTable& rope = model.rope(batch.T + (attention.cache ? attention.cache->length() : 0));
-  auto x_at = [&](int64_t l) { return x_base + (keep.every_input ? l : l % 2) * RC; };
+  auto x_at = [&](int64_t l) { return x_base + (l % 2) * RC; };
   for (int64_t l = 0; l < L; ++l) {
     const size_t i = static_cast<size_t>(l);
+    if (keep.keep_input) keep.keep_input(l, x_at(l));
     if (keep.activations && keep.kept_layer[i]) {
-      (*keep.activations)[i] = alloc_layer_activations(model, l, batch, /*for_backward=*/true, arena);
+      (*keep.activations)[i] =
+          alloc_layer_activations(model, l, batch, /*for_backward=*/true, arena, nullptr, keep.mlp_chunk);
       layer_forward(model, l, batch, pos, rope, x_at(l), x_at(l + 1), (*keep.activations)[i], attention, dropout,
                     arena);
       continue;
@@ -36,7 +38,7 @@ float* forward_layers(const LlamaModel& model, const BatchLayout& batch, const i
     ArenaScope layer_scope(arena);
     const KeptAttention* kept_attention = keep.attention ? &(*keep.attention)[i] : nullptr;
     const LayerActivations acts =
-        alloc_layer_activations(model, l, batch, /*for_backward=*/false, arena, kept_attention);
+        alloc_layer_activations(model, l, batch, /*for_backward=*/false, arena, kept_attention, keep.mlp_chunk);
     layer_forward(model, l, batch, pos, rope, x_at(l), x_at(l + 1), acts, attention, dropout, arena);
   }
   return x_at(L);

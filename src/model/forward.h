@@ -3,6 +3,7 @@
 // the lm_head over chunks of rows, and incremental decoding against a KV cache (generation, passkey).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/arena.h"
@@ -24,19 +25,22 @@ std::vector<int32_t> row_positions(const BatchLayout& batch);
 
 // What forward_layers keeps of each layer for a backward.
 struct LayerKeep {
-  // Layer l's input x_l and output x_{l+1} live at x[l] and x[l + 1]: x holds L + 1 buffers [R, C]
-  // (training keeps every input, the checkpoints) or x[l] = x[l % 2] (inference: two buffers).
-  bool every_input = false;
+  // Called with layer l's input x_l [R, C] (backend memory) before layer l runs, which then reads
+  // x_l as the call leaves it: training keeps it (the checkpoint), rounded to bf16 at bf16 compute.
+  std::function<void(int64_t layer, float* x)> keep_input;
   // Per layer: activations kept whole until the backward (allocated here, in layer order), or — for a
   // layer that keeps none — its attention output and lse held outside the arena scope (checkpointing:
   // the backward's recompute skips attention), or nothing. Empty vectors: nothing is kept.
   std::vector<LayerActivations>* activations = nullptr;  // [L]; entry l kept when kept_layer(l)
   std::vector<KeptAttention>* attention = nullptr;       // [L]; used when entry l's att is set
   std::vector<bool> kept_layer;                          // [L]
+  // Rows of a layer's MLP at a time (layer.h kMlpChunkRows); 0: all rows at once, its activations
+  // kept whole (training without checkpointing, which recomputes nothing).
+  int64_t mlp_chunk = kMlpChunkRows;
 };
 
-// x_{l+1} = layer_l(x_l) for l = 0..L−1 over one batch. x_base: L + 1 (every_input) or 2 buffers of
-// [R, C], x_0 filled; returns x_L. pos: [R] positions (backend memory).
+// x_{l+1} = layer_l(x_l) for l = 0..L−1 over one batch. x_base: 2 buffers of [R, C], x_0 filled in
+// the first (x_l is at x_base + (l % 2)·R·C); returns x_L. pos: [R] positions (backend memory).
 float* forward_layers(const LlamaModel& model, const BatchLayout& batch, const int32_t* pos,
                       const LayerAttention& attention, const DropoutContext& dropout, const LayerKeep& keep,
                       float* x_base, Arena& arena);

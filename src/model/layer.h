@@ -31,6 +31,15 @@ struct BatchLayout {
 // The projections of a layer, indexing LayerActivations::lora_t.
 enum Projection { kQ, kK, kV, kO, kGate, kUp, kDown, kProjections };
 
+// The attention result of a layer held outside its activations: checkpointing keeps it from the
+// forward to the backward, so that recomputing the layer skips attention. bf16 at bf16 compute, which
+// holds the attention output in bf16 anyway (lossless, half the bytes), else f32.
+struct KeptAttention {
+  void* att = nullptr;  // [R, Hq·D] in dtype
+  DType dtype = DType::F32;
+  float* lse = nullptr;  // [B, Hq, T]
+};
+
 // The intermediates of one layer's forward, kept for its backward (see the diagram above).
 struct LayerActivations {
   float* ln1 = nullptr;      // [R, C]
@@ -41,20 +50,24 @@ struct LayerActivations {
   float* x_mid = nullptr;    // [R, C]
   float* ln2 = nullptr;      // [R, C]
   float* rstd2 = nullptr;    // [R]
-  float* gate_up = nullptr;  // [R, 2F]
-  float* act = nullptr;      // [R, F]
+  float* gate_up = nullptr;  // [mlp_rows, 2F]
+  float* act = nullptr;      // [mlp_rows, F]
+  // Rows gate_up and act hold: R (the whole MLP at once, kept for the backward), or a chunk of rows
+  // (the MLP runs chunk by chunk and its backward recomputes gate_up and act chunk by chunk).
+  int64_t mlp_rows = 0;
   std::array<float*, kProjections> lora_t{};  // [R, r] per projection with a LoRA adapter
+  const KeptAttention* kept = nullptr;  // a 16-bit copy of att held outside (above), or nullptr
 };
-// The attention result of a layer held outside its activations: checkpointing keeps it from the
-// forward to the backward, so that recomputing the layer skips attention.
-struct KeptAttention {
-  float* att = nullptr;  // [R, Hq·D]
-  float* lse = nullptr;  // [B, Hq, T]
-};
+// Rows the MLP runs at a time when chunked: gate/up [1024, 2F] and its gradient are 86 MiB each at
+// LLaMA-2-7B's F = 11008, instead of 688 MiB at 8k tokens; 1024-row GEMMs run near full rate.
+constexpr int64_t kMlpChunkRows = 1024;
 
-// With `kept`, att and lse are kept's buffers instead of the arena's.
+// With `kept`, lse is kept's buffer, and att too when f32; a 16-bit kept att is stored by the
+// forward from an f32 att in the arena and widened back into it by a recompute (layer_forward).
+// mlp_chunk > 0: the MLP runs over chunks of that many rows (when R is larger); 0: all rows at once.
 LayerActivations alloc_layer_activations(const LlamaModel& model, int64_t layer, const BatchLayout& batch,
-                                         bool for_backward, Arena& arena, const KeptAttention* kept = nullptr);
+                                         bool for_backward, Arena& arena, const KeptAttention* kept = nullptr,
+                                         int64_t mlp_chunk = 0);
 
 // How the layer's attention finds its keys and values.
 struct LayerAttention {
@@ -68,7 +81,8 @@ struct LayerAttention {
 
 // x_in, x_out: [R, C] (distinct). pos: [R] absolute positions for RoPE (backend memory). x_out may be nullptr when
 // only the activations are wanted (a recompute for the backward): the down projection, whose
-// output the backward never reads, is then skipped (unless a LoRA on it must produce its t).
+// output the backward never reads, is then skipped (unless a LoRA on it must produce its t), and
+// with a chunked MLP the whole MLP (its backward recomputes it chunk by chunk).
 void layer_forward(const LlamaModel& model, int64_t layer, const BatchLayout& batch, const int32_t* pos,
                    const RopeTable& rope, const float* x_in, float* x_out, const LayerActivations& a,
                    const LayerAttention& attention, const DropoutContext& dropout, Arena& arena);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
 
 #include "backend/cpu_backend.h"
 #include "formats/llama_tensors.h"
@@ -99,10 +100,10 @@ uint64_t MemoryPlan::total() const {
 }
 
 MemoryPlan plan_inference(const LlamaConfig& config, DType weight_dtype, Precision precision, int64_t context,
-                          int threads) {
+                          int threads, DType kv_cache) {
   DryModel dry(config, weight_dtype, precision, threads);
   const uint64_t gemm_copies = dry.gemm_copy_bytes();
-  KVCache cache(dry.model->config(), context, *dry.backend);
+  KVCache cache(dry.model->config(), context, *dry.backend, kv_cache);
   MeasuringMemory arena_memory(dry.backend->device());
   Arena arena(arena_memory, 0);
   std::vector<int32_t> prompt(static_cast<size_t>(context), 0);
@@ -113,15 +114,15 @@ MemoryPlan plan_inference(const LlamaConfig& config, DType weight_dtype, Precisi
   MemoryPlan plan;
   plan.parts.push_back({"weights (mapped)", stored_weight_bytes(config, weight_dtype)});
   plan.parts.push_back({"weights converted for the GEMMs", gemm_copies});
-  plan.parts.push_back({"KV cache", cache.bytes()});
+  plan.parts.push_back({std::string("KV cache (") + dtype_name(kv_cache) + ")", cache.bytes()});
   plan.parts.push_back({"activations (prefill chunks, arena)", arena.high_water()});
   plan.parts.push_back({"f32 norms, RoPE table", others});
   return plan;
 }
 
-uint64_t training_arena_bytes(const LlamaConfig& config, Precision precision, const TrainingShape& shape,
-                              int threads) {
-  DryModel dry(config, DType::F32, precision, threads);
+uint64_t training_arena_bytes(const LlamaConfig& config, DType weight_dtype, Precision precision,
+                              const TrainingShape& shape, int threads) {
+  DryModel dry(config, weight_dtype, precision, threads);
   return dry_training_pass(dry, shape);
 }
 
@@ -150,6 +151,53 @@ MemoryPlan plan_training(const LlamaConfig& config, DType weight_dtype, Precisio
   TrainingShape shape;
   shape.context = context;
   return plan_training(config, weight_dtype, precision, shape, threads);
+}
+
+int64_t largest_context(uint64_t memory, const std::function<uint64_t(int64_t)>& need, int64_t step,
+                        int64_t limit) {
+  LL_CHECK(step > 0 && limit >= step);
+  auto fits = [&](int64_t steps) { return need(steps * step) <= memory; };
+  if (!fits(1)) return 0;
+  // fits(lo) and (hi > limit/step or !fits(hi)); then bisect between them.
+  int64_t lo = 1, hi = 2;
+  const int64_t max_steps = limit / step;
+  while (hi <= max_steps && fits(hi)) {
+    lo = hi;
+    hi *= 2;
+  }
+  hi = std::min(hi, max_steps + 1);
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  return lo * step;
+}
+
+std::optional<uint64_t> parse_byte_size(const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (!(value >= 0) || text.find_first_not_of("0123456789.") < used) return std::nullopt;  // no sign, exponent
+  std::string unit = text.substr(used);
+  const double kibi = 1024, kilo = 1000;
+  double scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  else if (unit == "K" || unit == "KiB") scale = kibi;
+  else if (unit == "M" || unit == "MiB") scale = kibi * kibi;
+  else if (unit == "G" || unit == "GiB") scale = kibi * kibi * kibi;
+  else if (unit == "T" || unit == "TiB") scale = kibi * kibi * kibi * kibi;
+  else if (unit == "kB" || unit == "KB") scale = kilo;
+  else if (unit == "MB") scale = kilo * kilo;
+  else if (unit == "GB") scale = kilo * kilo * kilo;
+  else if (unit == "TB") scale = kilo * kilo * kilo * kilo;
+  else return std::nullopt;
+  const double bytes = value * scale;
+  if (bytes >= 0x1p63) return std::nullopt;
+  return static_cast<uint64_t>(bytes);
 }
 
 std::string format_bytes(uint64_t bytes) {

@@ -12,6 +12,8 @@
 // (MemoryPlanCases.*) holds it within 10% of the measured peak on three configurations.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,10 +30,10 @@ struct MemoryPlan {
 };
 
 // Inference (generation, eval, passkey) of one sequence of `context` tokens on `threads` threads:
-// the weights as stored (mapped), the converted copies the GEMMs read, the KV cache, and the
-// activation arena of the prompt's prefill in chunks.
+// the weights as stored (mapped), the converted copies the GEMMs read, the KV cache in `kv_cache`
+// (f32, bf16 or f16: model/kv_cache.h), and the activation arena of the prompt's prefill in chunks.
 MemoryPlan plan_inference(const LlamaConfig& config, DType weight_dtype, Precision precision, int64_t context,
-                          int threads);
+                          int threads, DType kv_cache);
 
 // What a training run trains and how: the options of `longlora train` that change its memory.
 struct TrainingShape {
@@ -58,9 +60,20 @@ MemoryPlan plan_training(const LlamaConfig& config, DType weight_dtype, Precisio
                          int threads);
 
 // Bytes of the training arena at its high-water mark (the plan's arena part): the trainer reserves
-// this much up front, so the arena is one block.
-uint64_t training_arena_bytes(const LlamaConfig& config, Precision precision, const TrainingShape& shape, int threads);
+// this much up front, so the arena is one block. The weights' dtype counts: the GEMMs widen 16-bit
+// weights in scratch panels.
+uint64_t training_arena_bytes(const LlamaConfig& config, DType weight_dtype, Precision precision,
+                              const TrainingShape& shape, int threads);
+
+// The largest context, a multiple of `step` tokens no larger than `limit`, whose plan `need(context)`
+// (bytes) is at most `memory`, found by doubling then bisecting — the plans grow with the context.
+// 0 when not even `step` tokens fit. What `longlora info --memory` answers, for training and inference.
+int64_t largest_context(uint64_t memory, const std::function<uint64_t(int64_t)>& need, int64_t step = 256,
+                        int64_t limit = int64_t{1} << 21);
 
 std::string format_bytes(uint64_t bytes);  // "1.23 GiB"
+// "24GiB", "24G" (binary: K, M, G, T with or without "iB"), "25.7GB" (decimal: kB, MB, GB, TB), "4096"
+// or "4096B" (bytes); nullopt for anything else.
+std::optional<uint64_t> parse_byte_size(const std::string& text);
 
 }  // namespace ll

@@ -72,6 +72,11 @@ PassFlops training_flops(const LlamaModel& model, const BatchLayout& batch, cons
     // (kept) and its down projection (unless a LoRA on it needs its t).
     if (checkpointing && &w != &model.layers.back())
       f.gemm += layer_linear_flops(w, rows, false) - (w.down.lora ? 0 : linear_forward_flops(w.down, rows));
+    // The last one's MLP too when it runs over chunks of rows: its backward recomputes gate/up (and
+    // down when a LoRA on it needs its t) chunk by chunk.
+    else if (checkpointing && rows > static_cast<double>(kMlpChunkRows))
+      f.gemm += linear_forward_flops(w.gate, rows) + linear_forward_flops(w.up, rows) +
+                (w.down.lora ? linear_forward_flops(w.down, rows) : 0);
   }
   f.gemm += linear_forward_flops(model.lm_head, rows) + linear_backward_flops(model.lm_head, rows);
   return f;

@@ -44,14 +44,27 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
   // kept as well: its backward comes first, so recomputing them would only cost time; and every
   // other layer keeps its attention output and log-sum-exp, so that its recompute skips attention
   // (the layer's costliest part at long contexts, for one more [R, Hq·D] per layer).
-  float* xs = arena.alloc<float>((L + 1) * R * C);
-  auto x_at = [&](int64_t l) { return xs + l * R * C; };
-  const int64_t att_floats = R * c.num_heads * c.head_dim, lse_floats = layout.B * c.num_heads * layout.T;
+  // At bf16 compute both are kept in bf16 — half the bytes, as LongLoRA's bf16 model holds them: the
+  // stream is rounded to bf16 at each layer's input (the forward reads what its recompute will), and
+  // the attention output is bf16 already (layer_forward) — and in f32 at f32 compute.
+  const DType kept_dtype = model.precision() == Precision::BF16 ? DType::BF16 : DType::F32;
+  const int64_t kept_size = static_cast<int64_t>(dtype_size(kept_dtype));
+  char* inputs = static_cast<char*>(arena.alloc_bytes(static_cast<size_t>(L * R * C * kept_size)));  // x_0..x_{L−1}
+  auto input_at = [&](int64_t l) { return inputs + l * R * C * kept_size; };
+  // x [R, C] (f32) ← the kept input of layer l.
+  auto widen_input = [&](float* x, int64_t l) {
+    Tensor kept = Tensor::view(input_at(l), kept_dtype, {R * C});
+    kept.device = be.device();
+    be.load_as_f32(x, kept);
+  };
+  const int64_t att_elements = R * c.num_heads * c.head_dim, lse_floats = layout.B * c.num_heads * layout.T;
   std::vector<KeptAttention> kept_attention(static_cast<size_t>(o.checkpointing ? L - 1 : 0));
   for (KeptAttention& k : kept_attention) {
-    k.att = arena.alloc<float>(att_floats);
+    k.att = arena.alloc_bytes(static_cast<size_t>(att_elements * kept_size));
+    k.dtype = kept_dtype;
     k.lse = arena.alloc<float>(lse_floats);
   }
+  float* x = arena.alloc<float>(2 * R * C);  // the forward's x_l and x_{l+1}; then a widened input
   // The head's and the backward's buffers come before the kept activations, so that the last
   // layer's can be released right after its backward (checkpointing keeps only the inputs then).
   float* hidden = arena.alloc<float>(R * C);
@@ -60,19 +73,23 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
   float* dx = arena.alloc<float>(R * C);
   float* dx_below = arena.alloc<float>(R * C);
   const Arena::Mark before_kept = arena.mark();
-  be.embedding_forward(x_at(0), tokens, R, model.embed_table());
+  be.embedding_forward(x, tokens, R, model.embed_table());
   std::vector<LayerActivations> kept(static_cast<size_t>(L));
   LayerKeep keep;
-  keep.every_input = true;
+  keep.keep_input = [&](int64_t l, float* x_l) {
+    be.convert_rows(input_at(l), kept_dtype, C, x_l, C, R, C);
+    if (kept_dtype != DType::F32) widen_input(x_l, l);  // x_l as kept
+  };
   keep.activations = &kept;
   keep.attention = o.checkpointing ? &kept_attention : nullptr;
   for (int64_t l = 0; l < L; ++l) keep.kept_layer.push_back(!o.checkpointing || l == L - 1);
+  keep.mlp_chunk = o.checkpointing ? o.mlp_chunk : 0;
   LayerAttention attention;
   attention.mask = mask;
-  forward_layers(model, layout, pos, attention, o.dropout, keep, xs, arena);
+  const float* x_L = forward_layers(model, layout, pos, attention, o.dropout, keep, x, arena);
 
   // h = rmsnorm(x_L); per chunk of rows: logits = h·lm_headᵀ, loss, and straight back to dh.
-  be.rmsnorm_forward(hidden, rstd, x_at(L), model.final_norm.data(), R, C, c.rms_norm_eps);
+  be.rmsnorm_forward(hidden, rstd, x_L, model.final_norm.data(), R, C, c.rms_norm_eps);
   LossSum loss;
   {
     ArenaScope head_scope(arena);
@@ -92,25 +109,31 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
 
   // h = rmsnorm(x_L):  dx_L
   be.fill_zero(dx, static_cast<size_t>(R * C) * sizeof(float));
-  be.rmsnorm_backward(dx, model.final_norm.grad_data(), d_hidden, x_at(L), model.final_norm.data(), rstd, R, C);
+  be.rmsnorm_backward(dx, model.final_norm.grad_data(), d_hidden, x_L, model.final_norm.data(), rstd, R, C);
 
   // Layers in reverse; with checkpointing, each layer's forward is recomputed from its input and its
   // kept attention first (up to the activations its backward reads: no x_out).
   for (int64_t l = L - 1; l >= 0; --l) {
     {
       ArenaScope layer_scope(arena);
+      // x_l as the forward read it (x's buffers are free: x_L is no longer needed).
+      const float* x_in = reinterpret_cast<const float*>(input_at(l));
+      if (kept_dtype != DType::F32) {
+        widen_input(x, l);
+        x_in = x;
+      }
       LayerActivations acts;
       if (!keep.kept_layer[static_cast<size_t>(l)]) {
         acts = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena,
-                                       &kept_attention[static_cast<size_t>(l)]);
+                                       &kept_attention[static_cast<size_t>(l)], keep.mlp_chunk);
         LayerAttention recompute;
         recompute.mask = mask;
         recompute.attention_done = true;
-        layer_forward(model, l, layout, pos, rope, x_at(l), /*x_out=*/nullptr, acts, recompute, o.dropout, arena);
+        layer_forward(model, l, layout, pos, rope, x_in, /*x_out=*/nullptr, acts, recompute, o.dropout, arena);
       } else {
         acts = kept[static_cast<size_t>(l)];
       }
-      layer_backward(model, l, layout, pos, rope, x_at(l), acts, mask, dx, dx_below, o.dropout, arena);
+      layer_backward(model, l, layout, pos, rope, x_in, acts, mask, dx, dx_below, o.dropout, arena);
     }
     if (o.checkpointing && l == L - 1) arena.release(before_kept);  // the last layer's kept activations
     std::swap(dx, dx_below);

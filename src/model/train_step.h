@@ -8,7 +8,10 @@
 // so the [R, V] logits never exist. With checkpointing only the layer inputs x_l and attention
 // outputs (with their log-sum-exp) are kept, and the last layer's activations until its backward
 // (which comes first); every other layer's forward but its attention and down projection is
-// recomputed just before its backward.
+// recomputed just before its backward, its MLP (and its backward) over chunks of `mlp_chunk` rows, so
+// that one layer's working set is C-wide rows, not F-wide ones. At bf16 compute the layer inputs and
+// attention outputs are kept in bf16 (~2·(C + Hq·D) bytes a token a layer): the forward reads each
+// layer input as kept, so the recompute reproduces it exactly, with or without checkpointing.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -34,6 +37,7 @@ struct TrainPassOptions {
   float grad_scale = 1;       // gradients are those of grad_scale · Σ loss
   DropoutContext dropout;
   int64_t loss_chunk = kLogitChunkRows;  // rows of logits at a time
+  int64_t mlp_chunk = kMlpChunkRows;     // rows of a layer's MLP at a time, with checkpointing
 };
 
 struct LossSum {

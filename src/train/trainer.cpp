@@ -98,7 +98,8 @@ Trainer::Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& optio
       options_(validated(options)),
       run_dir_(std::move(run_dir)),
       // One block of the planned size: the pass's buffers never spill into further blocks.
-      arena_(model.backend(), training_arena_bytes(model.config(), model.precision(), training_shape(options_), num_threads())) {
+      arena_(model.backend(), training_arena_bytes(model.config(), model.files().weight_dtype(), model.precision(),
+                                                training_shape(options_), num_threads())) {
   model_.make_trainable(options_.trainable_options());
   optimizer_ = std::make_unique<AdamWOptimizer>(model_.backend(), model_.store(), options_.adamw());
 }

@@ -89,6 +89,7 @@ TEST_F(MeasuringCpuBackend, OpsWriteNothing) {
   mb.download(ops.x.data(), ops.y.data(), ops.y.size() * sizeof(float));
   mb.copy(ops.x.data(), ops.y.data(), ops.y.size() * sizeof(float));
   mb.copy_rows(ops.x.data(), O::K, ops.y.data(), O::N, 5, 7);
+  mb.convert_rows(ops.x.data(), DType::BF16, O::K, ops.y.data(), O::N, 5, 7);
   mb.load_as_f32(ops.x.data(), Tensor::view(ops.table_bf16.data(), DType::BF16, {O::M * O::K}));
   for (Precision p : {Precision::F32, Precision::BF16}) {
     GemmWeight w, a, b;

@@ -1,5 +1,6 @@
-// The backend's memory: allocation, fill_zero, upload/download/copy, copy_rows, load_as_f32, resident
-// and prepare_weight. Everything here is exact (copies and widenings), so every check is bit for bit.
+// The backend's memory: allocation, fill_zero, upload/download/copy, copy_rows, convert_rows, load_as_f32,
+// resident and prepare_weight. Everything here is exact (copies, widenings, and roundings to nearest even
+// that the independent encoders of the harness reproduce), so every check is bit for bit.
 #include <bit>
 #include <cstring>
 
@@ -69,6 +70,42 @@ TEST_P(BackendMemory, CopyRowsWithStrides) {
   }
 }
 
+// convert_rows stores f32 rows as f32, bf16 or f16 (a 16-bit KV cache): rounded to nearest even, ties
+// and f16's subnormals and overflow included, bit for bit what the harness's own encoders give.
+TEST_P(BackendMemory, ConvertRowsRoundsToNearestEvenWithStrides) {
+  Backend& b = backend();
+  std::mt19937 rng(31);
+  const int64_t rows = 5, cols = 11, lds = 17, ldd = 13;
+  std::vector<float> src = nonzero_floats(rows * lds, rng, 1e-3f, 300.0f);
+  src[0] = 1.0f + 0x1p-9f;   // a bf16 tie (rounds to even: 1)
+  src[1] = 1.0f + 0x1p-11f;  // an f16 tie
+  src[2] = 3e-6f;            // an f16 subnormal
+  src[3] = 70000.0f;         // past f16's largest: +Inf
+  src[4] = -0.0f;
+  DeviceArray<float> s(b, src);
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    if (dtype == DType::F32) {
+      const std::vector<float> init = nonzero_floats(rows * ldd, rng);
+      DeviceArray<float> d(b, init);
+      b.convert_rows(d.data(), dtype, ldd, s.data(), lds, rows, cols);
+      std::vector<float> want = init;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) want[r * ldd + c] = src[r * lds + c];
+      expect_bits_equal(d.read(), want, "convert_rows to f32");
+      continue;
+    }
+    const std::vector<uint16_t> encoded = dtype == DType::F16 ? to_f16_bits(src) : to_bf16_bits(src);
+    const std::vector<uint16_t> init(rows * ldd, 0x5555);
+    DeviceArray<uint16_t> d(b, init);
+    b.convert_rows(d.data(), dtype, ldd, s.data(), lds, rows, cols);
+    std::vector<uint16_t> want = init;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) want[r * ldd + c] = encoded[r * lds + c];
+    EXPECT_EQ(d.read(), want) << "convert_rows (padding between rows untouched)";
+  }
+}
+
 // Widening f32/f16/bf16 is exact: the result must equal the independent decoders bit for bit.
 TEST_P(BackendMemory, LoadAsF32WidensHostTensorsExactly) {
   Backend& b = backend();
@@ -90,10 +127,19 @@ TEST_P(BackendMemory, LoadAsF32WidensHostTensorsExactly) {
     const std::vector<double> want = values_of(dtype, values, bits);
     expect_bits_equal(dst.read(), std::vector<float>(want.begin(), want.end()), "load_as_f32");
   }
-  // From the backend's own memory (an f32 master).
+  // From the backend's own memory (an f32 master; bf16 and f16 checkpoints of activations).
   DeviceArray<float> src(b, values), dst(b, std::vector<float>(n, kNaN));
   b.load_as_f32(dst.data(), src.tensor(DType::F32, {n}));
   expect_bits_equal(dst.read(), values, "load_as_f32 of backend memory");
+  for (DType dtype : {DType::F16, DType::BF16}) {
+    SCOPED_TRACE(std::string(dtype_name(dtype)) + " in backend memory");
+    const std::vector<uint16_t> bits = dtype == DType::F16 ? to_f16_bits(values) : to_bf16_bits(values);
+    DeviceArray<uint16_t> half(b, bits);
+    DeviceArray<float> out(b, std::vector<float>(n, kNaN));
+    b.load_as_f32(out.data(), half.tensor(dtype, {n}));
+    const std::vector<double> want = values_of(dtype, values, bits);
+    expect_bits_equal(out.read(), std::vector<float>(want.begin(), want.end()), "load_as_f32 of backend memory");
+  }
 }
 
 TEST_P(BackendMemory, ResidentIsTheHostTensorOrADeviceCopy) {
@@ -151,7 +197,8 @@ std::vector<float> prepared_values(const Source& s, Precision p) {
   return want;
 }
 
-// The prepared weight's values, read back through the backend (bf16 widened).
+// The prepared weight's values as the GEMMs read them, read back through the backend: a 16-bit view
+// widened, and rounded to bf16 at BF16 (what the GEMMs do to an f16 weight they read in place).
 std::vector<float> read_weight(Backend& b, const GemmWeight& w) {
   std::vector<float> out(static_cast<size_t>(w.view.numel()));
   if (w.view.dtype == DType::F32) {
@@ -159,7 +206,10 @@ std::vector<float> read_weight(Backend& b, const GemmWeight& w) {
   } else {
     std::vector<uint16_t> bits(out.size());
     b.download(bits.data(), w.view.data, bits.size() * sizeof(uint16_t));
-    for (size_t i = 0; i < bits.size(); ++i) out[i] = static_cast<float>(bf16_value(bits[i]));
+    for (size_t i = 0; i < bits.size(); ++i) {
+      const double v = w.view.dtype == DType::F16 ? f16_value(bits[i]) : bf16_value(bits[i]);
+      out[i] = static_cast<float>(w.precision == Precision::BF16 ? bf16_round(static_cast<float>(v)) : v);
+    }
   }
   return out;
 }
@@ -182,15 +232,18 @@ TEST_P(BackendMemory, PrepareWeightConvertsOrReadsInPlace) {
         ASSERT_EQ(w.rows(), N);
         ASSERT_EQ(w.cols(), K);
         const DType gemm_dtype = p == Precision::BF16 && b.native_bf16() ? DType::BF16 : DType::F32;
-        EXPECT_EQ(w.view.dtype, gemm_dtype) << "GEMMs read f32, or bf16 where the backend runs them natively";
+        // f32 GEMMs may read a 16-bit source in place, widening it as they go (GemmWeight).
+        const bool streamed = !w.owns_copy() && gemm_dtype == DType::F32 && dtype != DType::F32;
+        EXPECT_EQ(w.view.dtype, streamed ? dtype : gemm_dtype)
+            << "GEMMs read f32, bf16 where the backend runs them natively, or a 16-bit source in place";
         if (w.owns_copy()) {
           EXPECT_EQ(w.view.data, w.copy.data());
           EXPECT_EQ(w.view.device, b.device());
-        } else {  // read in place: only a source already in the GEMMs' form, in memory the backend reads
+        } else {  // read in place: a source in the GEMMs' form or a 16-bit one, in memory the backend reads
           EXPECT_EQ(w.view.data, source.data);
           EXPECT_EQ(source.device, b.device());
-          EXPECT_EQ(source.dtype, gemm_dtype);
-          EXPECT_TRUE(p == Precision::F32 || source.dtype == DType::BF16) << "an f32 source at BF16 needs rounding";
+          EXPECT_TRUE(streamed || source.dtype == gemm_dtype);
+          EXPECT_TRUE(p == Precision::F32 || source.dtype != DType::F32) << "an f32 source at BF16 needs rounding";
         }
         if (b.device() == Device::Host && dtype == DType::F32 && p == Precision::F32) {
           EXPECT_FALSE(w.owns_copy()) << "the CPU reads an f32 weight (a mapped checkpoint) in place";

@@ -94,6 +94,63 @@ TEST(InfoCli, DescribesTheModelAndItsMemoryPlan) {
   EXPECT_NE(r.out.find("activations and gradients (arena)"), std::string::npos);
 }
 
+// The figure after the first ": " that follows `prefix` in info's output, in bytes when it is one
+// ("training at 9472 tokens (…): 23.91 GiB"), else the number ("  training (…): 9472 tokens …"); −1 if absent.
+double figure_after(const std::string& out, const std::string& prefix) {
+  const size_t line = out.find(prefix);
+  if (line == std::string::npos) return -1;
+  const size_t at = out.find(": ", line + prefix.size()) + 2;
+  size_t used = 0;
+  const double value = std::stod(out.substr(at), &used);
+  const std::string unit = out.substr(at + used, 4);
+  return unit == " GiB" ? value * 1073741824.0 : unit == " MiB" ? value * 1048576.0 : value;
+}
+
+// Sizing LLaMA-2-7B before downloading it (LongLoRA #9, #154): its config.json alone, no weights.
+TEST(InfoCli, PlansFromAConfigJsonAloneAndFindsTheLargestContext) {
+  const std::string config = test::source_dir() + "/bench/configs/llama2-7b.json";
+  const auto r = test::run_cli({"info", "--model", config, "--context", "32768", "--memory", "24GiB", "--threads", "2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("config.json alone: shapes only"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("32 layers, hidden 4096, FFN 11008, vocab 32000"), std::string::npos);
+  EXPECT_NE(r.out.find("weights dtype:    f16"), std::string::npos);
+  // Inference at 32k with the default 16-bit KV cache (bf16: f16 weights compute in bf16) plans under 30 GiB.
+  EXPECT_NE(r.out.find("inference at 32768 tokens (bf16, bf16 KV cache)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("KV cache (bf16)"), std::string::npos);
+  const double inference = figure_after(r.out, "inference at 32768 tokens");
+  EXPECT_GT(inference, 20.0 * (1 << 30));
+  EXPECT_LT(inference, 30.0 * (1 << 30)) << r.out;
+  // The largest contexts within 24 GiB: multiples of 256 whose plans fit, the next step's not.
+  EXPECT_NE(r.out.find("largest context within 24.00 GiB"), std::string::npos) << r.out;
+  const double train_tokens = figure_after(r.out, "  training (bf16, LoRA r=8 + embed,norm, batch 1, checkpointing)");
+  const double infer_tokens = figure_after(r.out, "  inference (bf16, bf16 KV cache)");
+  ASSERT_GT(train_tokens, 0) << r.out;
+  EXPECT_EQ(static_cast<int64_t>(train_tokens) % 256, 0);
+  EXPECT_GT(infer_tokens, train_tokens);
+  for (auto [tokens, plan] : {std::pair{train_tokens, "training at "}, std::pair{infer_tokens, "inference at "}}) {
+    const std::string n = std::to_string(static_cast<int64_t>(tokens)), next = std::to_string(static_cast<int64_t>(tokens) + 256);
+    const auto at = test::run_cli({"info", "--model", config, "--context", n, "--threads", "2"});
+    const auto past = test::run_cli({"info", "--model", config, "--context", next, "--threads", "2"});
+    EXPECT_LE(figure_after(at.out, plan + n + " tokens"), 24.0 * (1 << 30)) << at.out;
+    EXPECT_GT(figure_after(past.out, plan + next + " tokens"), 24.0 * (1 << 30)) << past.out;
+  }
+}
+
+TEST(InfoCli, BadMemoryAndKvCacheFlags) {
+  const std::string config = test::source_dir() + "/bench/configs/llama2-7b.json";
+  const auto memory = test::run_cli({"info", "--model", config, "--memory", "lots"});
+  EXPECT_EQ(memory.status, 2);
+  EXPECT_NE(memory.err.find("--memory"), std::string::npos) << memory.err;
+  const auto kv = test::run_cli({"info", "--model", config, "--kv-cache", "f8"});
+  EXPECT_EQ(kv.status, 2);
+  EXPECT_NE(kv.err.find("--kv-cache"), std::string::npos) << kv.err;
+  test::TempDir dir;
+  test::write_file(dir.file("config.json"), "{\"model_type\": \"llama\", \"hidden_size\": 64}");
+  const auto bad = test::run_cli({"info", "--model", dir.file("config.json")});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find(dir.file("config.json")), std::string::npos) << bad.err;
+}
+
 TEST(Cli, BadInputExitsWithStatus2AndOneMessage) {
   test::TempDir dir;
   const auto missing = test::run_cli({"generate", "--model", dir.file("nope"), "--prompt", "x"});

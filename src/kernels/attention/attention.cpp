@@ -43,8 +43,9 @@ void check_heads(int64_t q_heads, int64_t kv_heads, int64_t head_dim) {
 
 void check_view(const char* name, const HeadsView& v, bool f32_only) {
   if (!v.data) fail_input(kWhere, std::string(name) + ": no data");
-  const bool ok = v.dtype == DType::F32 || (!f32_only && v.dtype == DType::BF16);
-  if (!ok) fail_expected(kWhere, std::string(name) + " dtype", f32_only ? "f32" : "f32 or bf16", dtype_name(v.dtype));
+  const bool ok = v.dtype == DType::F32 || (!f32_only && (v.dtype == DType::BF16 || v.dtype == DType::F16));
+  if (!ok)
+    fail_expected(kWhere, std::string(name) + " dtype", f32_only ? "f32" : "f32, bf16 or f16", dtype_name(v.dtype));
   if (v.batch_stride < 0 || v.token_stride < 0) fail_input(kWhere, std::string(name) + ": negative stride");
 }
 

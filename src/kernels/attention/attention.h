@@ -26,7 +26,8 @@
 //
 // Operands are strided views, so q, k, v are read straight out of a fused QKV projection
 // [B, T, (Hq + 2·Hkv)·D] and dq, dk, dv land straight in a fused dQKV buffer (see HeadsView).
-// q, k, v, dout may be f32 or bf16 (widened exactly; all arithmetic is f32); o, dq, dk, dv are f32.
+// q, k, v, dout may be f32, bf16 or f16 (widened exactly; all arithmetic is f32); o, dq, dk, dv are f32.
+// (A 16-bit KV cache holds k and v in bf16 or f16: model/kv_cache.h.)
 //
 // Threads: OpenMP over (row, head, query tile) in the forward and the dq pass, over (row, KV head, key
 // block) in the dk/dv pass; every output element is written by exactly one task in a fixed order, so

@@ -20,7 +20,7 @@ const float* f32_row(const HeadsView& x, int64_t b, int64_t t, int64_t h, int64_
   return static_cast<const float*>(x.data) + offset_of(x, b, t, h, D);
 }
 
-const uint16_t* bf16_row(const HeadsView& x, int64_t b, int64_t t, int64_t h, int64_t D) {
+const uint16_t* half_row(const HeadsView& x, int64_t b, int64_t t, int64_t h, int64_t D) {
   return static_cast<const uint16_t*>(x.data) + offset_of(x, b, t, h, D);
 }
 
@@ -33,6 +33,17 @@ float* f32_row_mut(const HeadsView& x, int64_t b, int64_t t, int64_t h, int64_t 
 // vectorise it in place (the per-call cost of a library conversion shows at one row per call).
 inline float widen(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_t>(h) << 16); }
 
+// f16 → f32, exact (a 16-bit KV cache in f16): normals move their exponent from bias 15 to 127,
+// subnormals are m·2⁻²⁴ (exact in f32), Inf and NaN stay so.
+inline float widen_f16(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16, em = h & 0x7fffu;
+  uint32_t u;
+  if (em >= 0x7c00u) u = 0x7f800000u | ((em & 0x3ffu) << 13);
+  else if (em >= 0x0400u) u = (em << 13) + 0x38000000u;
+  else u = std::bit_cast<uint32_t>(static_cast<float>(em) * 0x1p-24f);
+  return std::bit_cast<float>(sign | u);
+}
+
 }  // namespace
 
 LL_ISA_INLINE void load_rows_body(float* dst, int64_t ld, const HeadsView& x, int64_t b, int64_t t0, int64_t n, int64_t h,
@@ -41,9 +52,12 @@ LL_ISA_INLINE void load_rows_body(float* dst, int64_t ld, const HeadsView& x, in
     float* out = dst + r * ld;
     if (x.dtype == DType::F32) {
       std::memcpy(out, f32_row(x, b, t0 + r, h, D), static_cast<size_t>(D) * sizeof(float));
-    } else {
-      const uint16_t* in = bf16_row(x, b, t0 + r, h, D);
+    } else if (x.dtype == DType::BF16) {
+      const uint16_t* in = half_row(x, b, t0 + r, h, D);
       for (int64_t d = 0; d < D; ++d) out[d] = widen(in[d]);
+    } else {
+      const uint16_t* in = half_row(x, b, t0 + r, h, D);
+      for (int64_t d = 0; d < D; ++d) out[d] = widen_f16(in[d]);
     }
     std::fill(out + D, out + ld, 0.0f);
   }
@@ -63,9 +77,14 @@ LL_ISA_INLINE void load_rows_transposed_body(float* dst, int64_t ld, const Heads
         for (int i = 0; i < rows; ++i) dst[d * ld + r0 + i] = src[i][d];
     } else {
       const uint16_t* src[kRows];
-      for (int i = 0; i < rows; ++i) src[i] = bf16_row(x, b, t0 + r0 + i, h, D);
-      for (int64_t d = 0; d < D; ++d)
-        for (int i = 0; i < rows; ++i) dst[d * ld + r0 + i] = widen(src[i][d]);
+      for (int i = 0; i < rows; ++i) src[i] = half_row(x, b, t0 + r0 + i, h, D);
+      if (x.dtype == DType::BF16) {
+        for (int64_t d = 0; d < D; ++d)
+          for (int i = 0; i < rows; ++i) dst[d * ld + r0 + i] = widen(src[i][d]);
+      } else {
+        for (int64_t d = 0; d < D; ++d)
+          for (int i = 0; i < rows; ++i) dst[d * ld + r0 + i] = widen_f16(src[i][d]);
+      }
     }
   }
   for (int64_t d = 0; d < D; ++d) std::fill(dst + d * ld + n, dst + (d + 1) * ld, 0.0f);

@@ -1,4 +1,4 @@
-// Moving rows of one head between the strided operands (HeadsView, f32 or bf16) and the f32 tile
+// Moving rows of one head between the strided operands (HeadsView, f32, bf16 or f16) and the f32 tile
 // buffers of the attention passes, and carving those buffers out of per-thread scratch.
 #pragma once
 #include <cstdint>

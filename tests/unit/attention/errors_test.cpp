@@ -65,7 +65,7 @@ TEST(AttentionErrors, ShapesAndLengths) {
   s.lengths = {10};
   EXPECT_EQ(forward_error(s, {}), "attention: lengths: expected 2 (one per row), found 1");
   s = small_shape();
-  EXPECT_EQ(forward_error(s, {}, DType::F16), "attention: q dtype: expected f32 or bf16, found f16");
+  EXPECT_EQ(forward_error(s, {}, DType::I32), "attention: q dtype: expected f32, bf16 or f16, found i32");
 }
 
 TEST(AttentionErrors, MaskSettings) {

@@ -95,6 +95,17 @@ TEST_P(AttentionKernel, MatchesDoubleReferenceBf16Inputs) {
   EXPECT_LT(relative_error(got.dv, ref.dv), 1e-5);
 }
 
+TEST_P(AttentionKernel, MatchesDoubleReferenceF16Inputs) {
+  Problem p = make_problem(GetParam(), 77);
+  attn_test::round_inputs_to_f16(p);  // f16 is widened exactly too (subnormals included)
+  const Outputs ref = attn_test::reference_attention(p);
+  const Outputs got = attn_test::run_kernel(p, DType::F16, tiles(GetParam()));
+  EXPECT_LT(relative_error(got.o, ref.o), 1e-5);
+  EXPECT_LT(relative_error(got.dq, ref.dq), 1e-5);
+  EXPECT_LT(relative_error(got.dk, ref.dk), 1e-5);
+  EXPECT_LT(relative_error(got.dv, ref.dv), 1e-5);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, AttentionKernel, testing::ValuesIn(kCases),
                          [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
 

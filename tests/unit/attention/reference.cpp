@@ -65,6 +65,11 @@ void round_inputs_to_bf16(Problem& p) {
     for (double& e : *x) e = round_to_bf16(static_cast<float>(e));
 }
 
+void round_inputs_to_f16(Problem& p) {
+  for (auto* x : {&p.q, &p.k, &p.v, &p.dout})
+    for (double& e : *x) e = f16_to_f32(f32_to_f16(static_cast<float>(e)));
+}
+
 Outputs reference_attention(const Problem& p, bool with_backward) {
   const AttentionShape& sh = p.shape;
   const int64_t T = sh.max_len, Hq = sh.q_heads, Hkv = sh.kv_heads, D = sh.head_dim;
@@ -138,18 +143,19 @@ namespace {
 // A contiguous operand in the kernel's dtype.
 struct Buffer {
   std::vector<float> f32;
-  std::vector<uint16_t> bf16;
+  std::vector<uint16_t> half;  // bf16 or f16 bits
   DType dtype;
 
   Buffer(const std::vector<double>& x, DType dt) : dtype(dt) {
     if (dt == DType::F32) {
       f32.assign(x.begin(), x.end());
     } else {
-      for (double e : x) bf16.push_back(f32_to_bf16(static_cast<float>(e)));
+      for (double e : x)
+        half.push_back(dt == DType::F16 ? f32_to_f16(static_cast<float>(e)) : f32_to_bf16(static_cast<float>(e)));
     }
   }
   HeadsView view(int64_t T, int64_t H, int64_t D) {
-    void* data = dtype == DType::F32 ? static_cast<void*>(f32.data()) : static_cast<void*>(bf16.data());
+    void* data = dtype == DType::F32 ? static_cast<void*>(f32.data()) : static_cast<void*>(half.data());
     return contiguous_heads(data, dtype, T, H, D);
   }
 };

@@ -29,6 +29,8 @@ Problem random_problem(const AttentionShape& shape, const AttentionMask& mask, u
 
 // Rounds q, k, v, dout to bf16 values, so a bf16 kernel run and the double reference see equal inputs.
 void round_inputs_to_bf16(Problem& p);
+// The same for f16 (a 16-bit KV cache's other format).
+void round_inputs_to_f16(Problem& p);
 
 struct Outputs {
   std::vector<double> o, lse;     // [B, T, Hq, D], [B, Hq, T]

@@ -155,5 +155,49 @@ TEST(Matmul, WeightIsReadInPlaceWhenDtypeMatches) {
   EXPECT_FALSE(gemm_reads_in_place(f32, Precision::BF16));  // bf16 copy (native) or bf16-rounded f32 copy (emulated)
 }
 
+// 16-bit weights the f32 GEMMs read in place (a mapped f16/bf16 checkpoint, never copied): widened
+// panel by panel in scratch. N = 2500 rows of K = 1000 make three 4 MiB panels (1048 rows each, the
+// last one ragged); the results are those of the converted copy within f32 summation-order error.
+TEST(Matmul, SixteenBitWeightsStreamInPanelsAndMatchTheCopy) {
+  const int64_t N = 2500, K = 1000;
+  std::mt19937 rng(5);
+  const std::vector<float> w32 = random_vec(N * K, rng);
+  for (Precision p : {Precision::F32, Precision::BF16})
+    for (DType dtype : {DType::F16, DType::BF16}) {
+      SCOPED_TRACE(std::string(precision_name(p)) + " compute, " + dtype_name(dtype) + " weight");
+      OwnedTensor w(dtype, {N, K});
+      from_f32(w.data(), dtype, w32.data(), N * K);
+      if (!gemm_reads_in_place(w.view(), p)) {
+        EXPECT_EQ(gemm_weight_dtype(p), DType::BF16);  // only a native bf16 GEMM takes a bf16 copy instead
+        continue;
+      }
+      const OwnedTensor copy = gemm_weight(w.view(), p);
+      for (int64_t M : {1, 5}) {
+        const int64_t ldx = K + 3, ldy = N + 5;
+        const std::vector<float> x = random_vec(M * ldx, rng), y0 = random_vec(M * ldy, rng);
+        std::vector<float> y = y0, y_copy = y0;
+        Arena scratch;
+        linear_forward(y.data(), ldy, x.data(), ldx, M, w.view(), p, true, scratch);
+        EXPECT_EQ(scratch.used(), 0u);
+        EXPECT_EQ(scratch.high_water(), linear_forward_scratch_bytes(M, w.view(), p));
+        linear_forward(y_copy.data(), ldy, x.data(), ldx, M, copy.view(), p, true, scratch);
+        std::vector<double> want(y_copy.begin(), y_copy.end()), want_block(M * N);
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < N; ++j) want_block[i * N + j] = want[i * ldy + j];
+        EXPECT_LT(rel_err(y.data(), ldy, want_block, M, N), 1e-6) << "forward, M = " << M;
+
+        const std::vector<float> dy = random_vec(M * ldy, rng);
+        std::vector<float> dx(M * ldx, 3.f), dx_copy(M * ldx, 3.f);
+        linear_backward_input(dx.data(), ldx, dy.data(), ldy, M, w.view(), p, false, scratch);
+        linear_backward_input(dx_copy.data(), ldx, dy.data(), ldy, M, copy.view(), p, false, scratch);
+        std::vector<double> want_dx(M * K);
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t k = 0; k < K; ++k) want_dx[i * K + k] = dx_copy[i * ldx + k];
+        EXPECT_LT(rel_err(dx.data(), ldx, want_dx, M, K), 1e-5) << "backward, M = " << M;
+        for (int64_t i = 0; i < M; ++i) EXPECT_EQ(dx[i * ldx + K], 3.f) << "padding written";
+      }
+    }
+}
+
 }  // namespace
 }  // namespace ll

@@ -1,6 +1,7 @@
 // Memory: `longlora info` predicts the peak resident memory of `longlora train` within 10% of the
-// measured peak on three configurations whose model memory dominates the process (LoRA+ with
-// S²-Attn on f32 weights, --full on bf16 weights, a long context without checkpointing), and a run
+// measured peak on four configurations whose model memory dominates the process (LoRA+ with
+// S²-Attn on f32 weights, and on f16 weights read in place with bf16 checkpoints, --full on bf16
+// weights, a long context without checkpointing), and a run
 // that cannot fit is refused before training with the prediction and what to change.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -118,6 +119,14 @@ INSTANTIATE_TEST_SUITE_P(
                  "llama2-tokenizer.model",
                  {"--context", "768"},
                  {}},
+        // The 7B path at a small shape (issue 14): 45.6M parameters in f16 that the GEMMs read in place
+        // (never copied), LoRA+ with S²-Attn, bf16 compute keeping bf16 checkpoints, the MLP in two
+        // chunks of rows.
+        PlanCase{"lora_s2_f16_weights_bf16_checkpoints",
+                 {"--hidden", "512", "--layers", "4", "--heads", "8", "--context", "256", "--dtype", "f16"},
+                 "llama2-tokenizer.model",
+                 {"--context", "2048"},
+                 {}},
         // 31.7M parameters in bf16, every weight trained, full causal attention.
         PlanCase{"full_bf16_weights",
                  {"--hidden", "384", "--layers", "4", "--heads", "6", "--context", "256", "--dtype", "bf16"},
@@ -221,7 +230,7 @@ TEST(MemoryCheck, PlanGrowsWithWhatTheRunKeeps) {
   for (const auto& [what, bytes] : plan.parts)
     if (what == "activations and gradients (arena)") {
       found = true;
-      EXPECT_EQ(bytes, training_arena_bytes(c, Precision::BF16, training_shape(no_ckpt), num_threads()));
+      EXPECT_EQ(bytes, training_arena_bytes(c, DType::BF16, Precision::BF16, training_shape(no_ckpt), num_threads()));
     }
   EXPECT_TRUE(found);
 }

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "formats/safetensors_writer.h"
@@ -20,7 +21,21 @@ namespace {
 struct StepsCase {
   const char* name;
   bool full_attn;
+  const char* dtype = "f32";
 };
+
+// Bounds against PyTorch's float64 steps (the test prints the errors it measures). f32: rounding only.
+// bf16 compute rounds GEMM inputs, q/k/v, attention outputs and the layer inputs it keeps as
+// checkpoints to bf16 (unit roundoff 2⁻⁹): measured, the losses moved by 1.8e-4 and the gradient
+// norms by 1.8e-3; through AdamW's normalised updates the trained tensors by 12% of how far they
+// moved (L2), and single elements by a whole step (1.09 of the largest move: a near-zero gradient
+// element's rounding flips the sign of its update), so bf16 has no per-element bound. The bounds are
+// about 2× the measured errors; misread checkpoints or gradients would move the tensors by ~1.4 (L2).
+struct Bounds {
+  double loss, grad_norm, tensor_l2, tensor_max;
+};
+constexpr Bounds kF32Bounds{2e-5, 1e-4, 2e-3, 3e-2};
+constexpr Bounds kBf16Bounds{4e-4, 4e-3, 0.25, std::numeric_limits<double>::infinity()};
 
 class ModelStepsOracle : public ::testing::TestWithParam<StepsCase> {};
 
@@ -34,7 +49,8 @@ TEST_P(ModelStepsOracle, FiveAdamWStepsMatchPyTorch) {
   o.lora_dropout = 0;
   o.weight_decay = 0.01;
   o.max_grad_norm = 1.0;
-  o.dtype = "f32";
+  o.dtype = GetParam().dtype;
+  const Bounds bounds = o.dtype == "bf16" ? kBf16Bounds : kF32Bounds;
   o.full_attn = GetParam().full_attn;
   o.save_steps = 100;
   auto model = open_training_model(o);
@@ -78,10 +94,13 @@ TEST_P(ModelStepsOracle, FiveAdamWStepsMatchPyTorch) {
   const nlohmann::json want = nlohmann::json::parse(test::read_file(dir.file("steps.json")));
   ASSERT_EQ(records.size(), 5u);
   bool clipped = false;
+  double worst_loss = 0, worst_norm = 0, worst_l2 = 0, worst_max = 0;
   for (size_t s = 0; s < records.size(); ++s) {
-    EXPECT_NEAR(records[s].loss, want["loss"][s].get<double>(), 2e-5 * want["loss"][s].get<double>()) << "step " << s + 1;
-    EXPECT_NEAR(records[s].grad_norm, want["grad_norm"][s].get<double>(), 1e-4 * want["grad_norm"][s].get<double>())
-        << "step " << s + 1;
+    const double loss = want["loss"][s].get<double>(), norm = want["grad_norm"][s].get<double>();
+    EXPECT_NEAR(records[s].loss, loss, bounds.loss * loss) << "step " << s + 1;
+    EXPECT_NEAR(records[s].grad_norm, norm, bounds.grad_norm * norm) << "step " << s + 1;
+    worst_loss = std::max(worst_loss, std::fabs(records[s].loss - loss) / loss);
+    worst_norm = std::max(worst_norm, std::fabs(records[s].grad_norm - norm) / norm);
     EXPECT_NEAR(records[s].lr, want["lr"][s].get<double>(), 1e-12) << "step " << s + 1;
     clipped = clipped || want["grad_norm"][s].get<double>() > o.max_grad_norm;
   }
@@ -105,13 +124,18 @@ TEST_P(ModelStepsOracle, FiveAdamWStepsMatchPyTorch) {
       moved_max = std::max(moved_max, std::fabs(moved));
     }
     ASSERT_GT(moved2, 0) << p.name << " did not move";
-    EXPECT_LT(std::sqrt(err2 / moved2), 2e-3) << p.name;
-    EXPECT_LT(err_max / moved_max, 3e-2) << p.name << ": off by " << err_max << ", moved " << moved_max;
+    EXPECT_LT(std::sqrt(err2 / moved2), bounds.tensor_l2) << p.name;
+    EXPECT_LT(err_max / moved_max, bounds.tensor_max) << p.name << ": off by " << err_max << ", moved " << moved_max;
+    worst_l2 = std::max(worst_l2, std::sqrt(err2 / moved2));
+    worst_max = std::max(worst_max, err_max / moved_max);
   }
+  std::printf("%s: relative errors: loss %.2e, grad norm %.2e, tensors L2 %.2e, max %.2e\n", GetParam().name,
+              worst_loss, worst_norm, worst_l2, worst_max);
 }
 
 INSTANTIATE_TEST_SUITE_P(Attention, ModelStepsOracle,
-                         ::testing::Values(StepsCase{"s2_attn", false}, StepsCase{"full_attn", true}),
+                         ::testing::Values(StepsCase{"s2_attn", false}, StepsCase{"full_attn", true},
+                                           StepsCase{"s2_attn_bf16", false, "bf16"}),
                          [](const ::testing::TestParamInfo<StepsCase>& info) { return std::string(info.param.name); });
 
 }  // namespace
