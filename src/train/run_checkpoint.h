@@ -27,6 +27,7 @@ struct CheckpointState {
   int64_t micro_batches_done = 0;  // forward/backward passes done: the next pass's dropout step
   int64_t skipped_steps = 0;       // updates discarded for non-finite values (--on-nan skip)
   uint64_t dropout_seed = 0;
+  int64_t ranks = 1;               // MPI ranks of the run (micro_batches_done counts all ranks')
   nlohmann::json data_cursor;      // BatchSource::cursor()
   nlohmann::json options;          // train_options_to_json
 };

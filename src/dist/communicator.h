@@ -1,0 +1,63 @@
+// The ranks of a run spread over processes (DESIGN.md §6) and the few collectives the engine uses.
+// Everything that crosses processes goes through a Communicator: MPI's world today (dist/mpi_world.cpp,
+// standard MPI calls only, so Open MPI and MPICH both build it); a device backend's collectives (NCCL)
+// can implement the same interface later. A process not started by an MPI launcher is one rank and
+// nothing changes.
+//
+// Collectives are called by every rank in the same order with the same counts; a rank that fails
+// ends them all (end_world_after_error), so no rank waits forever on a dead one.
+#pragma once
+#include <cstdint>
+
+namespace ll {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+
+  virtual int rank() const = 0;   // 0 … ranks() − 1
+  virtual int ranks() const = 0;  // ≥ 1
+  // Rank 0 alone prints, writes metrics, checkpoints and outputs.
+  bool is_root() const { return rank() == 0; }
+
+  // data[0, count) ← its sum over the ranks, on every rank (in place).
+  virtual void all_reduce_sum(float* data, int64_t count) = 0;
+  virtual void all_reduce_sum(double* data, int64_t count) = 0;
+  // Whether `value` is the same on every rank.
+  virtual bool same_on_all_ranks(uint64_t value) = 0;
+};
+
+// One process alone: every collective is the identity.
+class SingleProcess final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int ranks() const override { return 1; }
+  void all_reduce_sum(float*, int64_t) override {}
+  void all_reduce_sum(double*, int64_t) override {}
+  bool same_on_all_ranks(uint64_t) override { return true; }
+};
+
+// A process alone (the default of code that can run over ranks).
+Communicator& one_process();
+
+// Whether an MPI launcher (mpirun/mpiexec of Open MPI or MPICH, srun with PMI/PMIx) started this
+// process as one of several ranks (or of an unknown number), from the variables it sets.
+bool launched_by_mpi_launcher();
+// The number of ranks the launcher started, from its variables: 1 without a launcher, 0 when it does not
+// say.
+int launcher_ranks();
+
+// The process's communicator: MPI's world (initialised on the first call) when an MPI launcher
+// started this process, otherwise one rank. InputError when a launcher started several ranks of a
+// build without MPI.
+Communicator& world();
+// world() when it has been called, otherwise one rank (starts nothing: for error messages).
+Communicator& world_if_started();
+
+// Ends MPI, if world() started it, after a successful command.
+void finish_world();
+// After an error has been printed: when world() spans several ranks, ends every rank's process with
+// `status` (MPI_Abort), so that none waits on this one; otherwise returns.
+void end_world_after_error(int status);
+
+}  // namespace ll

@@ -1,0 +1,89 @@
+// world() of a build with MPI: MPI_COMM_WORLD when an MPI launcher started the process. Standard MPI
+// only (Open MPI and MPICH). Counts travel in chunks of at most kMaxChunk elements, so that a buffer
+// larger than an int can count is reduced all the same.
+#include <mpi.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/error.h"
+#include "dist/communicator.h"
+
+namespace ll {
+
+namespace {
+
+constexpr int64_t kMaxChunk = int64_t{1} << 28;
+
+void check(int code, const char* call) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  fail_input("MPI", std::string(call) + " failed: " + std::string(text, length));
+}
+
+class MpiWorld final : public Communicator {
+ public:
+  MpiWorld() {
+    int provided = 0;
+    // Only the calling thread talks to MPI (OpenMP's threads never do).
+    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks_);
+  }
+
+  int rank() const override { return rank_; }
+  int ranks() const override { return ranks_; }
+
+  void all_reduce_sum(float* data, int64_t count) override { reduce(data, count, MPI_FLOAT); }
+  void all_reduce_sum(double* data, int64_t count) override { reduce(data, count, MPI_DOUBLE); }
+
+  bool same_on_all_ranks(uint64_t value) override {
+    uint64_t low = value, high = value;
+    check(MPI_Allreduce(MPI_IN_PLACE, &low, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+    check(MPI_Allreduce(MPI_IN_PLACE, &high, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+    return low == high;
+  }
+
+ private:
+  template <typename T>
+  void reduce(T* data, int64_t count, MPI_Datatype type) {
+    if (ranks_ == 1) return;
+    for (int64_t begin = 0; begin < count; begin += kMaxChunk) {
+      const int n = static_cast<int>(std::min(kMaxChunk, count - begin));
+      check(MPI_Allreduce(MPI_IN_PLACE, data + begin, n, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+    }
+  }
+
+  int rank_ = 0, ranks_ = 1;
+};
+
+MpiWorld* mpi_world = nullptr;  // once world() has started MPI
+
+}  // namespace
+
+Communicator& world_if_started() { return mpi_world ? *mpi_world : one_process(); }
+
+Communicator& world() {
+  if (!launched_by_mpi_launcher()) return one_process();
+  if (!mpi_world) mpi_world = new MpiWorld();
+  return *mpi_world;
+}
+
+void finish_world() {
+  if (!mpi_world) return;
+  MPI_Finalize();
+  delete mpi_world;
+  mpi_world = nullptr;
+}
+
+void end_world_after_error(int status) {
+  if (!mpi_world || mpi_world->ranks() == 1) return;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, status);
+}
+
+}  // namespace ll
