@@ -161,7 +161,7 @@ int run_training(const TrainingCommand& command, int argc, char** argv) {
   // Saved as a count, so that --resume on a machine with other cores uses the same split of work.
   options.threads = num_threads();
 
-  auto model = open_training_model(options, /*check_memory=*/!args.enabled("--no-memory-check"));
+  auto model = open_training_model(options, /*check_memory=*/!args.enabled("--no-memory-check"), world());
   const DataVocabulary vocab(model->files());
   auto data = command.open_data(options, vocab);
 

@@ -17,6 +17,8 @@ class Communicator {
 
   virtual int rank() const = 0;   // 0 … ranks() − 1
   virtual int ranks() const = 0;  // ≥ 1
+  // The ranks on this machine (this one included): they share its memory.
+  virtual int ranks_on_this_machine() const = 0;
   // Rank 0 alone prints, writes metrics, checkpoints and outputs.
   bool is_root() const { return rank() == 0; }
 
@@ -25,6 +27,13 @@ class Communicator {
   virtual void all_reduce_sum(double* data, int64_t count) = 0;
   // Whether `value` is the same on every rank.
   virtual bool same_on_all_ranks(uint64_t value) = 0;
+
+  // Bytes this rank has handed to all_reduce_sum so far (the payload; a ring all-reduce sends and
+  // receives 2·(R−1)/R of it over the network). Zero for one process.
+  uint64_t bytes_all_reduced() const { return bytes_all_reduced_; }
+
+ protected:
+  uint64_t bytes_all_reduced_ = 0;
 };
 
 // One process alone: every collective is the identity.
@@ -32,6 +41,7 @@ class SingleProcess final : public Communicator {
  public:
   int rank() const override { return 0; }
   int ranks() const override { return 1; }
+  int ranks_on_this_machine() const override { return 1; }
   void all_reduce_sum(float*, int64_t) override {}
   void all_reduce_sum(double*, int64_t) override {}
   bool same_on_all_ranks(uint64_t) override { return true; }

@@ -32,10 +32,16 @@ class MpiWorld final : public Communicator {
     check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &ranks_);
+    MPI_Comm machine;
+    check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &machine),
+          "MPI_Comm_split_type");
+    MPI_Comm_size(machine, &ranks_on_this_machine_);
+    MPI_Comm_free(&machine);
   }
 
   int rank() const override { return rank_; }
   int ranks() const override { return ranks_; }
+  int ranks_on_this_machine() const override { return ranks_on_this_machine_; }
 
   void all_reduce_sum(float* data, int64_t count) override { reduce(data, count, MPI_FLOAT); }
   void all_reduce_sum(double* data, int64_t count) override { reduce(data, count, MPI_DOUBLE); }
@@ -51,13 +57,14 @@ class MpiWorld final : public Communicator {
   template <typename T>
   void reduce(T* data, int64_t count, MPI_Datatype type) {
     if (ranks_ == 1) return;
+    bytes_all_reduced_ += static_cast<uint64_t>(count) * sizeof(T);
     for (int64_t begin = 0; begin < count; begin += kMaxChunk) {
       const int n = static_cast<int>(std::min(kMaxChunk, count - begin));
       check(MPI_Allreduce(MPI_IN_PLACE, data + begin, n, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
     }
   }
 
-  int rank_ = 0, ranks_ = 1;
+  int rank_ = 0, ranks_ = 1, ranks_on_this_machine_ = 1;
 };
 
 MpiWorld* mpi_world = nullptr;  // once world() has started MPI

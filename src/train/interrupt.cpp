@@ -39,11 +39,13 @@ void on_signal(int) {
 InterruptHandler::InterruptHandler() {
   LL_CHECK(!g_installed);
   g_interrupts = 0;
-  g_first_message = world_if_started().ranks() == 1
-                        ? "\nlonglora train: interrupted: saving a checkpoint after the current update "
-                          "(interrupt again to quit at once)\n"
-                        : "\nlonglora train: signalled (Ctrl-C, or mpirun ending the job because a rank failed): "
-                          "saving a checkpoint after the current update if every rank is still running\n";
+  const Communicator& comm = world_if_started();
+  g_first_message = comm.ranks() == 1 ? "\nlonglora train: interrupted: saving a checkpoint after the current update "
+                                        "(interrupt again to quit at once)\n"
+                    : comm.is_root()  ? "\nlonglora train: signalled (Ctrl-C, or mpirun ending the job because a rank "
+                                        "failed): saving a checkpoint after the current update if every rank is still "
+                                        "running\n"
+                                      : "";  // rank 0 says it
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);

@@ -70,7 +70,7 @@ void check_new_run_dir(const std::string& run_dir) {
   fail_input(run_dir, "exists and is not empty: choose another --out");
 }
 
-std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool check_memory) {
+std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool check_memory, const Communicator& comm) {
   auto files = ModelFiles::open(options.model);
   const Precision precision = options.dtype.empty() ? default_precision(files->weight_dtype(), /*training=*/true)
                                                     : parse_precision(options.dtype);
@@ -83,9 +83,14 @@ std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool chec
                            attention_mode_name(mask.mode) + " attention)");
   // Before the weights are converted and the masters allocated: a run that cannot fit stops here.
   if (check_memory) {
-    if (const auto available = available_memory())
+    if (auto available = available_memory()) {
+      if (const int sharing = comm.ranks_on_this_machine(); sharing > 1) {
+        available->bytes /= static_cast<uint64_t>(sharing);
+        available->source += ", shared by the " + std::to_string(sharing) + " ranks on this machine";
+      }
       check_training_memory(plan_training_run(c, files->weight_dtype(), precision, options), options, *available,
                             "longlora " + options.task);
+    }
   }
   ModelOptions mo;
   mo.precision = precision;

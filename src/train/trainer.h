@@ -58,8 +58,9 @@ void check_new_run_dir(const std::string& run_dir);
 // Opens options.model for training at options.context / rope_factor / dtype, and fills in the
 // effective context (the model's own when 0) and dtype (bf16 by default). With check_memory, a
 // run whose memory plan exceeds the memory available is refused (InputError, train/memory_check.h)
-// before any weight is converted.
-std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool check_memory = true);
+// before any weight is converted; the ranks of `comm` on one machine share its memory.
+std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool check_memory = true,
+                                                const Communicator& comm = one_process());
 
 class Trainer {
  public:
