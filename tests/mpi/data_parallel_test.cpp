@@ -33,11 +33,14 @@ namespace {
 namespace fs = std::filesystem;
 
 // The f32 summation-order tolerance of R×A against 1×(R·A). The ranks' gradients are summed in
-// another order than one process accumulates them (one f32 rounding per add, ~6e-8 relative), and
-// AdamW divides by sqrt(v): after a few updates the parameters differ by a few ulps of the
-// learning rate's steps. Measured: at most ~1e-7 absolute on parameters of size ~0.1; losses agree
-// to ~1e-7 relative.
-constexpr double kParamTolerance = 2e-6;
+// another order than one process accumulates them (one f32 rounding per add, ~6e-8 relative).
+// AdamW's step m/(sqrt(v) + eps) maps that to ~1e-7 relative on parameters — except for an element
+// whose gradient is within rounding of zero (a LoRA A entry while B is still tiny): AdamW normalises
+// its rounding noise to a step of up to lr. So: every parameter within kParamTolerance, but for at
+// most kLooseShare of them, which stay within lr per update. Losses (double sums of the same
+// micro-batch losses) agree to ~1e-12 before the first update and ~1e-7 after.
+constexpr double kParamTolerance = 1e-6;
+constexpr double kLooseShare = 1e-3;
 constexpr double kLossTolerance = 1e-5;  // relative
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
@@ -106,17 +109,26 @@ class MpiCli : public ::testing::Test {
   test::TempDir dir;
 };
 
-// The largest |a − b| over every tensor of two safetensors files with the same names.
-double max_difference(const std::string& a_path, const std::string& b_path) {
+// Expects the f32 parameters of two checkpoints (params.safetensors) to agree within the tolerance
+// above, after `updates` updates at learning rate `lr`; returns the largest difference.
+double expect_parameters_agree(const std::string& a_path, const std::string& b_path, double lr, int updates) {
   const SafetensorsFile a(a_path), b(b_path);
   EXPECT_EQ(a.names(), b.names());
   double worst = 0;
+  int64_t loose = 0, total = 0;
   for (const std::string& name : a.names()) {
     const Tensor x = a.tensor(name), y = b.tensor(name);
     EXPECT_EQ(x.numel(), y.numel()) << name;
-    for (int64_t i = 0; i < x.numel(); ++i)
-      worst = std::max(worst, std::fabs(double(x.as<float>()[i]) - double(y.as<float>()[i])));
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const double d = std::fabs(double(x.as<float>()[i]) - double(y.as<float>()[i]));
+      worst = std::max(worst, d);
+      loose += d > kParamTolerance;
+    }
+    total += x.numel();
   }
+  EXPECT_LE(loose, kLooseShare * total) << loose << " of " << total << " parameters differ by more than "
+                                        << kParamTolerance;
+  EXPECT_LE(worst, lr * updates);
   return worst;
 }
 
@@ -142,12 +154,38 @@ TEST_F(MpiCli, RanksTimesAccumulationEqualOneProcessAccumulatingAll) {
     const std::vector<double> norm = metric(run, "grad_norm"), expected_norm = metric(dir.file("one"), "grad_norm");
     for (size_t i = 0; i < norm.size(); ++i)
       EXPECT_NEAR(norm[i], expected_norm[i], kLossTolerance * expected_norm[i]) << ranks << " ranks, update " << i + 1;
-    const double d = max_difference(dir.file("one/checkpoints/step-4/params.safetensors"),
-                                    run + "/checkpoints/step-4/params.safetensors");
-    EXPECT_LE(d, kParamTolerance) << ranks << " ranks";
+    const double d = expect_parameters_agree(dir.file("one/checkpoints/step-4/params.safetensors"),
+                                             run + "/checkpoints/step-4/params.safetensors", 1e-3, 4);
     EXPECT_TRUE(fs::exists(run + "/adapter/adapter_model.safetensors"));
     std::printf("%d ranks: largest parameter difference %.3g\n", ranks, d);
   }
+}
+
+TEST_F(MpiCli, SftOverRanksEqualsOneProcess) {
+  // LongAlpaca examples of different lengths: every micro-batch has its own number of loss tokens,
+  // each scaled by its own count, as one process scales it.
+  const std::string emma = test::read_file(test::shared_path("austen/emma.txt"));
+  nlohmann::json examples = nlohmann::json::array();
+  for (size_t i = 0; i < 8; ++i)
+    examples.push_back({{"instruction", "Continue: " + emma.substr(3000 + 700 * i, 40 + 9 * i)},
+                        {"output", emma.substr(3100 + 700 * i, 90 + 37 * i)}});
+  test::write_file(dir.file("sft.json"), examples.dump());
+  auto sft_args = [&](const std::string& run, int64_t grad_accum) {
+    return std::vector<std::string>{"sft", "--model", test::shared_path("stories260K-hf"), "--data", dir.file("sft.json"),
+                                    "--out", run, "--context", "256", "--batch-size", "1", "--grad-accum",
+                                    std::to_string(grad_accum), "--lr", "2e-3", "--warmup-steps", "0", "--dtype", "f32",
+                                    "--max-steps", "3", "--threads", "1"};
+  };
+  const auto one = test::run_cli(sft_args(dir.file("one"), 2));
+  ASSERT_EQ(one.status, 0) << one.err;
+  const auto two = run_mpi(2, sft_args(dir.file("two"), 1));
+  ASSERT_EQ(two.status, 0) << two.err;
+  const std::vector<double> loss = metric(dir.file("two"), "loss"), expected = metric(dir.file("one"), "loss");
+  ASSERT_EQ(loss.size(), 3u);
+  ASSERT_EQ(expected.size(), 3u);
+  for (size_t i = 0; i < loss.size(); ++i) EXPECT_NEAR(loss[i], expected[i], kLossTolerance * expected[i]) << i;
+  expect_parameters_agree(dir.file("one/checkpoints/step-3/params.safetensors"),
+                          dir.file("two/checkpoints/step-3/params.safetensors"), 2e-3, 3);
 }
 
 TEST_F(MpiCli, EvalOverRanksEqualsOneProcess) {
