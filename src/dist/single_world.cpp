@@ -10,9 +10,9 @@ Communicator& world_if_started() { return one_process(); }
 
 Communicator& world() {
   if (const int ranks = launcher_ranks(); ranks > 1)
-    fail_input("longlora", "started as one of " + std::to_string(ranks) +
-                               " MPI ranks, but this build has no MPI (scripts/install-deps.sh installs Open MPI; "
-                               "then rebuild with scripts/build.sh)");
+    fail_input("mpirun -np " + std::to_string(ranks),
+               "this longlora was built without MPI, so its ranks would each run alone (scripts/install-deps.sh "
+               "installs Open MPI; then rebuild with scripts/build.sh)");
   return one_process();
 }
 

@@ -92,6 +92,8 @@ class MpiCli : public ::testing::Test {
     ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
     ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
     ::setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
+    // Containers without ptrace rights break the shared-memory transport's single-copy path.
+    ::setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
   }
   void SetUp() override {
     if (test::shared_data_dir().empty()) GTEST_SKIP() << "../shared/data not found: the CLI needs its tokenizer";
