@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
     std::printf("the ranks' run failed:\n%s\n", out.c_str());
     return 1;
   }
-  const double payload = many.at("bytes_all_reduced");
+  const double payload = many.at("collective_bytes");
   std::printf("%-26s %12s %12s %12s\n", "", "tokens/s", "step s", "peak MiB");
   std::printf("%-26s %12.1f %12.3f %12.1f\n", ("1 process x " + std::to_string(ranks) + " threads").c_str(),
               one.at("tokens_per_s"), one.at("step_s"), one.at("peak_rss") / 1048576.0);

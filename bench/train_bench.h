@@ -195,7 +195,7 @@ inline Figures gemm_ceiling(const Setup& s, int64_t rows) {
 // untimed step (the run's final checkpoint is written after the last step: with it, outside the
 // timed steps). Figures: tokens/s, wall and CPU seconds per step, FLOPs per step, peak RSS, plan.
 // Over the ranks of `comm` (bench/data_parallel.cpp), every rank runs it: s.batch rows per rank,
-// tokens/s of all ranks, and the bytes each rank all-reduced per update.
+// tokens/s of all ranks, and the bytes each rank handed to collectives per update.
 inline Figures run_longlora(const Setup& s, bool checkpointing, int64_t steps, int64_t warmup = 1,
                             bool trailing = true, Communicator& comm = one_process()) {
   set_num_threads(s.threads);
@@ -231,17 +231,17 @@ inline Figures run_longlora(const Setup& s, bool checkpointing, int64_t steps, i
   trainer.set_progress_output(nullptr);
   double wall = 0, cpu = 0, cpu_mark = 0;
   int64_t tokens = 0;
-  uint64_t reduced_mark = 0, reduced = 0;
+  uint64_t communicated_mark = 0, communicated = 0;
   trainer.on_step = [&](const StepRecord& r) {
     const double now = cpu_seconds();
     if (r.step > warmup && r.step <= warmup + steps) {
       wall += r.step_s;
       cpu += now - cpu_mark;
       tokens += r.tokens;
-      reduced += comm.bytes_all_reduced() - reduced_mark;
+      communicated += comm.collective_bytes() - communicated_mark;
     }
     cpu_mark = now;
-    reduced_mark = comm.bytes_all_reduced();
+    communicated_mark = comm.collective_bytes();
   };
   trainer.start_new_run();
   trainer.train();
@@ -270,7 +270,7 @@ inline Figures run_longlora(const Setup& s, bool checkpointing, int64_t steps, i
           {"peak_rss", static_cast<double>(peak_rss_bytes())},
           {"plan", static_cast<double>(plan.total())},
           {"trainable", static_cast<double>(trainer.trainable_elements())},
-          {"bytes_all_reduced", static_cast<double>(reduced) / steps}};
+          {"collective_bytes", static_cast<double>(communicated) / steps}};
 }
 
 // The PyTorch peer in its own process: figures from its JSON line (empty when it failed).

@@ -7,6 +7,7 @@
 // Collectives are called by every rank in the same order with the same counts; a rank that fails
 // ends them all (end_world_after_error), so no rank waits forever on a dead one.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 namespace ll {
@@ -27,13 +28,19 @@ class Communicator {
   virtual void all_reduce_sum(double* data, int64_t count) = 0;
   // Whether `value` is the same on every rank.
   virtual bool same_on_all_ranks(uint64_t value) = 0;
+  // A buffer of `count` elements (a multiple of kShardAlign) sharded as buffer_shard (dist/share.h)
+  // lays it out. all_gather: each rank holds its shard in place in data[0, count) and receives every
+  // other rank's. gather_to_root: each rank's `shard` (its shard's elements alone) goes to rank 0's
+  // whole[0, count) (null on the other ranks).
+  virtual void all_gather(float* data, int64_t count) = 0;
+  virtual void gather_to_root(const float* shard, float* whole, int64_t count) = 0;
 
-  // Bytes this rank has handed to all_reduce_sum so far (the payload; a ring all-reduce sends and
-  // receives 2·(R−1)/R of it over the network). Zero for one process.
-  uint64_t bytes_all_reduced() const { return bytes_all_reduced_; }
+  // Bytes of the buffers this rank has handed to collectives so far: the payload (a ring all-reduce
+  // sends and receives 2·(R−1)/R of it over the network, an all-gather (R−1)/R). Zero for one process.
+  uint64_t collective_bytes() const { return collective_bytes_; }
 
  protected:
-  uint64_t bytes_all_reduced_ = 0;
+  uint64_t collective_bytes_ = 0;
 };
 
 // One process alone: every collective is the identity.
@@ -45,6 +52,10 @@ class SingleProcess final : public Communicator {
   void all_reduce_sum(float*, int64_t) override {}
   void all_reduce_sum(double*, int64_t) override {}
   bool same_on_all_ranks(uint64_t) override { return true; }
+  void all_gather(float*, int64_t) override {}
+  void gather_to_root(const float* shard, float* whole, int64_t count) override {
+    std::copy(shard, shard + count, whole);
+  }
 };
 
 // A process alone (the default of code that can run over ranks).

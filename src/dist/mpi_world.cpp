@@ -4,11 +4,14 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "core/error.h"
 #include "dist/communicator.h"
+#include "dist/share.h"
 
 namespace ll {
 
@@ -53,15 +56,52 @@ class MpiWorld final : public Communicator {
     return low == high;
   }
 
+  void all_gather(float* data, int64_t count) override { gather(data, data, count, /*everyone=*/true); }
+  void gather_to_root(const float* shard, float* whole, int64_t count) override {
+    gather(shard, whole, count, /*everyone=*/false);
+  }
+
  private:
   template <typename T>
   void reduce(T* data, int64_t count, MPI_Datatype type) {
     if (ranks_ == 1) return;
-    bytes_all_reduced_ += static_cast<uint64_t>(count) * sizeof(T);
+    collective_bytes_ += static_cast<uint64_t>(count) * sizeof(T);
     for (int64_t begin = 0; begin < count; begin += kMaxChunk) {
       const int n = static_cast<int>(std::min(kMaxChunk, count - begin));
       check(MPI_Allreduce(MPI_IN_PLACE, data + begin, n, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
     }
+  }
+
+  // Counts and displacements in blocks of kShardAlign floats (one MPI datatype), so that a buffer
+  // of up to 2^31 blocks fits MPI's int counts.
+  void gather(const float* shard, float* whole, int64_t count, bool everyone) {
+    if (ranks_ == 1) return;
+    LL_CHECK(count % kShardAlign == 0 && count / kShardAlign <= INT32_MAX);
+    std::vector<int> counts(static_cast<size_t>(ranks_)), offsets(counts.size());
+    for (int r = 0; r < ranks_; ++r) {
+      const Share s = buffer_shard(count, r, ranks_);
+      counts[static_cast<size_t>(r)] = static_cast<int>(s.size() / kShardAlign);
+      offsets[static_cast<size_t>(r)] = static_cast<int>(s.begin / kShardAlign);
+    }
+    MPI_Datatype block;
+    MPI_Type_contiguous(static_cast<int>(kShardAlign), MPI_FLOAT, &block);
+    MPI_Type_commit(&block);
+    const Share mine = buffer_shard(count, rank_, ranks_);
+    collective_bytes_ += static_cast<uint64_t>(everyone ? count : mine.size()) * sizeof(float);
+    int code;
+    if (everyone) {
+      code = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, whole, counts.data(), offsets.data(), block,
+                            MPI_COMM_WORLD);
+    } else if (rank_ == 0) {
+      std::copy(shard, shard + mine.size(), whole + mine.begin);
+      code = MPI_Gatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, whole, counts.data(), offsets.data(), block, 0,
+                         MPI_COMM_WORLD);
+    } else {
+      code = MPI_Gatherv(shard, counts[static_cast<size_t>(rank_)], block, nullptr, nullptr, nullptr, block, 0,
+                         MPI_COMM_WORLD);
+    }
+    MPI_Type_free(&block);
+    check(code, everyone ? "MPI_Allgatherv" : "MPI_Gatherv");
   }
 
   int rank_ = 0, ranks_ = 1, ranks_on_this_machine_ = 1;

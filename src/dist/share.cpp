@@ -12,4 +12,9 @@ Share share_of(int64_t n, int rank, int ranks) {
   return s;
 }
 
+Share buffer_shard(int64_t elements, int rank, int ranks) {
+  const Share blocks = share_of(elements / kShardAlign, rank, ranks);
+  return {blocks.begin * kShardAlign, blocks.end * kShardAlign};
+}
+
 }  // namespace ll

@@ -19,4 +19,10 @@ struct Share {
 Share share_of(int64_t n, int rank, int ranks);
 inline Share share_of(int64_t n, const Communicator& comm) { return share_of(n, comm.rank(), comm.ranks()); }
 
+// A flat f32 buffer of `elements` (a multiple of kShardAlign) sharded over the ranks (ZeRO-1's
+// optimizer state; Communicator::all_gather): share_of over its blocks of kShardAlign elements, in
+// elements.
+constexpr int64_t kShardAlign = 16;  // 64 bytes, the trainable store's alignment
+Share buffer_shard(int64_t elements, int rank, int ranks);
+
 }  // namespace ll

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 #include "core/error.h"
 #include "core/ignore_index.h"
@@ -16,11 +17,11 @@
 #include "model/position_interpolation.h"
 #include "model/sliding_window.h"
 #include "model/train_step.h"
+#include "train/data_order.h"
 #include "train/disk_space.h"
 #include "train/interrupt.h"
 #include "train/memory_check.h"
 #include "train/outputs.h"
-#include "train/data_order.h"
 #include "train/run_checkpoint.h"
 
 namespace ll {
@@ -109,7 +110,13 @@ Trainer::Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& optio
       // One block of the planned size: the pass's buffers never spill into further blocks.
       arena_(model.backend(), training_arena_bytes(model.config(), model.precision(), training_shape(options_), num_threads())) {
   model_.make_trainable(options_.trainable_options());
-  optimizer_ = std::make_unique<AdamWOptimizer>(model_.backend(), model_.store(), options_.adamw());
+  TrainableStore& store = model_.store();
+  if (options_.full && comm_.ranks() > 1) {  // ZeRO-1: this rank's shard of AdamW's moments
+    const Share shard = buffer_shard(store.elements(), comm_.rank(), comm_.ranks());
+    optimizer_ = std::make_unique<AdamWOptimizer>(model_.backend(), store, options_.adamw(), shard.begin, shard.end);
+  } else {
+    optimizer_ = std::make_unique<AdamWOptimizer>(model_.backend(), store, options_.adamw());
+  }
   if (!comm_.is_root()) progress_out_ = nullptr;
   check_ranks_agree();
 }
@@ -146,6 +153,7 @@ json Trainer::config_json() const {
         {"attention", options_.full_attn ? "causal" : attention_mode_name(options_.attention_mask().mode)},
         {"tokens_per_step", options_.batch_size * options_.context * options_.grad_accum * comm_.ranks()},
         {"ranks", comm_.ranks()},
+        {"zero1", model_.store().moments_sharded()},
         {"trainable_tensors", trainable_tensors()},
         {"trainable_parameters", trainable_elements()},
         {"model_parameters", parameter_count(c)},
@@ -275,6 +283,8 @@ StepRecord Trainer::step() {
   if (accept_gradients(r, counted_micro_batches > 0)) {
     r.grad_norm = clip_grad_norm(model_.backend(), model_.store(), options_.max_grad_norm);
     optimizer_->step(r.lr);
+    // ZeRO-1: every rank updated its shard; all take the others'.
+    if (model_.store().moments_sharded()) comm_.all_gather(model_.store().values(), model_.store().elements());
     model_.refresh_after_update();
     if (const auto bad = find_non_finite(model_.backend(), model_.store(), model_.store().values()))
       fail_input("longlora " + options_.task, "update " + std::to_string(r.step) + " made a parameter non-finite: " +
@@ -327,11 +337,23 @@ bool Trainer::accept_gradients(StepRecord& r, bool loss_counted) {
 }
 
 void Trainer::save_checkpoint() {
-  if (comm_.is_root()) write_checkpoint();
+  const TrainableStore& store = model_.store();
+  if (!store.moments_sharded()) {
+    if (comm_.is_root()) write_checkpoint({});
+  } else {  // ZeRO-1: rank 0 gathers the moments of every rank's shard for the file
+    std::vector<float> m, v;
+    if (comm_.is_root()) {
+      m.resize(static_cast<size_t>(store.elements()));
+      v.resize(m.size());
+    }
+    comm_.gather_to_root(store.moments_m(), m.data(), store.elements());
+    comm_.gather_to_root(store.moments_v(), v.data(), store.elements());
+    if (comm_.is_root()) write_checkpoint({m.data(), v.data()});
+  }
   saved_step_ = steps_done();
 }
 
-void Trainer::write_checkpoint() const {
+void Trainer::write_checkpoint(const WholeMoments& whole) const {
   CheckpointState state;
   state.step = steps_done();
   state.micro_batches_done = micro_batches_done_;
@@ -340,7 +362,7 @@ void Trainer::write_checkpoint() const {
   state.ranks = comm_.ranks();
   state.data_cursor = data_.cursor();
   state.options = train_options_to_json(options_);
-  save_run_checkpoint(run_dir_, state, *optimizer_, options_.keep_checkpoints);
+  save_run_checkpoint(run_dir_, state, *optimizer_, options_.keep_checkpoints, whole);
 }
 
 bool Trainer::interrupted_on_some_rank() {

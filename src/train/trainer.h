@@ -21,7 +21,9 @@
 // process with grad_accum R·A up to the order of the f32 sums. The dropout masks follow the global
 // micro-batch number. Rank 0 alone prints, writes train_config.json, metrics, checkpoints and
 // outputs; every rank reads --resume's checkpoint (the run directory must be shared), which must come
-// from a run of as many ranks.
+// from a run of as many ranks. With --full, ZeRO-1: each rank holds AdamW's moments of its shard of
+// the store only (dist/share.h buffer_shard) and updates that shard; the ranks then all-gather the
+// updated values, and rank 0 gathers the moments for a checkpoint (same files as one process's).
 //
 // Faults (README "Guarantees"): after each update's backward the loss and every gradient are
 // checked; a NaN or Inf stops the run naming the tensor and layer (--on-nan stop) or discards the
@@ -43,6 +45,7 @@
 #include "train/metrics.h"
 #include "train/numeric_faults.h"
 #include "train/optimizer.h"
+#include "train/run_checkpoint.h"
 #include "train/train_options.h"
 
 namespace ll {
@@ -113,7 +116,7 @@ class Trainer {
   // (skip) when the loss or a gradient is not finite. True when the update goes ahead.
   bool accept_gradients(StepRecord& r, bool loss_counted);
   void save_checkpoint();
-  void write_checkpoint() const;  // rank 0's part of save_checkpoint
+  void write_checkpoint(const WholeMoments& whole) const;  // rank 0's part of save_checkpoint
   // Whether a SIGINT reached any rank (every rank asks, once per update).
   bool interrupted_on_some_rank();
   // What the run keeps after a fault: its latest checkpoint, for the error message.

@@ -3,7 +3,9 @@
 //   - R ranks × grad-accum A equal one process with grad-accum R·A (R = 2, 4): the losses, gradient
 //     norms and final f32 parameters within the f32 summation-order tolerance below; rank 0 alone
 //     prints and writes;
-//   - eval over 2 and 4 ranks gives one process's perplexity;
+//   - with --full, ZeRO-1 (AdamW's moments sharded over the ranks) equals one process, and resumes
+//     bit-identical;
+//   - sft over 2 ranks equals one process; eval over 2 and 4 ranks gives one process's perplexity;
 //   - a rank killed with SIGKILL ends the whole job promptly, and --resume on as many ranks ends
 //     bit-identical to an uninterrupted run; a resume on another rank count is refused.
 // Built only when CMake finds MPI (LL_MPIEXEC is its launcher). CI runs as root: Open MPI needs
@@ -161,6 +163,41 @@ TEST_F(MpiCli, RanksTimesAccumulationEqualOneProcessAccumulatingAll) {
     EXPECT_TRUE(fs::exists(run + "/adapter/adapter_model.safetensors"));
     std::printf("%d ranks: largest parameter difference %.3g\n", ranks, d);
   }
+}
+
+TEST_F(MpiCli, Zero1ForFullEqualsOneProcessAndResumesBitIdentical) {
+  auto full_args = [&](const std::string& run, int64_t grad_accum) {
+    return std::vector<std::string>{"train", "--model", dir.file("model"), "--data", dir.file("austen.bin"), "--out",
+                                    run, "--full", "--dtype", "f32", "--context", "64", "--batch-size", "2",
+                                    "--grad-accum", std::to_string(grad_accum), "--lr", "1e-3", "--warmup-steps", "0",
+                                    "--max-steps", "4", "--save-steps", "2", "--threads", "1"};
+  };
+  const auto one = test::run_cli(full_args(dir.file("one"), 4));
+  ASSERT_EQ(one.status, 0) << one.err;
+  for (const int ranks : {2, 4}) {
+    const std::string run = dir.file("zero" + std::to_string(ranks));
+    const auto r = run_mpi(ranks, full_args(run, 4 / ranks));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(test::read_file(run + "/train_config.json"))["effective"]["zero1"], true);
+    const std::vector<double> loss = metric(run, "loss"), expected = metric(dir.file("one"), "loss");
+    ASSERT_EQ(loss.size(), expected.size());
+    for (size_t i = 0; i < loss.size(); ++i)
+      EXPECT_NEAR(loss[i], expected[i], kLossTolerance * expected[i]) << ranks << " ranks, update " << i + 1;
+    // The masters and the moments gathered from the ranks' shards, against one process's.
+    for (const char* file : {"params.safetensors", "optimizer.safetensors"})
+      expect_parameters_agree(dir.file("one/checkpoints/step-4/") + file, run + "/checkpoints/step-4/" + file, 1e-3, 4);
+    EXPECT_TRUE(fs::exists(run + "/model/model.safetensors"));
+  }
+  // Resumed from step 2 on as many ranks: each takes its shard of the saved moments again, and the
+  // run ends bit-identical.
+  fs::copy(dir.file("zero2"), dir.file("again"), fs::copy_options::recursive);
+  fs::remove_all(dir.file("again/checkpoints/step-4"));
+  const auto resumed = run_mpi(2, {"train", "--resume", dir.file("again")});
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  for (const char* f : {"params.safetensors", "optimizer.safetensors", "state.json"})
+    EXPECT_TRUE(test::read_file(dir.file("zero2/checkpoints/step-4/") + f) ==
+                test::read_file(dir.file("again/checkpoints/step-4/") + f))
+        << f << " differs";
 }
 
 TEST_F(MpiCli, SftOverRanksEqualsOneProcess) {
