@@ -106,9 +106,10 @@ int run_eval(int argc, char** argv) {
     PerplexityOptions o = base;
     o.seq_len = L;
     ProgressLine bar(log);
-    const PerplexityResult r = evaluate_perplexity(
-        *model, tokens, o, [&](int64_t done, int64_t total) { bar.count("eval " + std::to_string(L), done, total, "windows"); },
-        comm);
+    const auto progress = [&](int64_t done, int64_t total) {
+      bar.count("eval " + std::to_string(L), done, total, "windows");
+    };
+    const PerplexityResult r = evaluate_perplexity(*model, tokens, o, progress, comm);
     bar.finish();
     if (out) {
       std::fprintf(out, "%10lld %6g %9lld %12lld %10.4f %12.3f %9.1f\n", L, factor, static_cast<long long>(r.windows),

@@ -182,8 +182,8 @@ int run_training(const TrainingCommand& command, int argc, char** argv) {
     return 0;
   }
   if (root)
-    std::fprintf(stderr, "%s: done; %s in %s\n", name.c_str(),
-                 options.full ? "the model is" : "the adapter is", (run_dir + (options.full ? "/model" : "/adapter")).c_str());
+    std::fprintf(stderr, "%s: done; %s in %s\n", name.c_str(), options.full ? "the model is" : "the adapter is",
+                 (run_dir + (options.full ? "/model" : "/adapter")).c_str());
   return 0;
 }
 

@@ -325,8 +325,8 @@ LoadedCheckpoint::LoadedCheckpoint(const std::string& dir) : dir_(dir) {
                                                      : 0;
   state_.dropout_seed = required<uint64_t>(j, "dropout_seed", state_path, &json::is_number_unsigned, "a seed");
   // Absent from checkpoints written before runs spanned MPI ranks.
-  state_.ranks = j.contains("ranks") ? required<int64_t>(j, "ranks", state_path, &json::is_number_unsigned, "a count ≥ 1")
-                                     : 1;
+  state_.ranks =
+      j.contains("ranks") ? required<int64_t>(j, "ranks", state_path, &json::is_number_unsigned, "a count ≥ 1") : 1;
   if (state_.ranks < 1) fail_expected(state_path, "ranks", "a count ≥ 1", std::to_string(state_.ranks));
   if (!j.contains("data_cursor")) fail_input(state_path, "field 'data_cursor' is missing");
   state_.data_cursor = j["data_cursor"];
