@@ -194,8 +194,10 @@ inline Figures gemm_ceiling(const Setup& s, int64_t rows) {
 // One longlora configuration: `warmup` untimed steps, `steps` timed ones, and with `trailing` one more
 // untimed step (the run's final checkpoint is written after the last step: with it, outside the
 // timed steps). Figures: tokens/s, wall and CPU seconds per step, FLOPs per step, peak RSS, plan.
+// Over the ranks of `comm` (bench/data_parallel.cpp), every rank runs it: s.batch rows per rank,
+// tokens/s of all ranks, and the bytes each rank handed to collectives per update.
 inline Figures run_longlora(const Setup& s, bool checkpointing, int64_t steps, int64_t warmup = 1,
-                            bool trailing = true) {
+                            bool trailing = true, Communicator& comm = one_process()) {
   set_num_threads(s.threads);
   std::string model_path = s.model_path, fresh_dir;
   if (model_path.empty()) {
@@ -221,22 +223,25 @@ inline Figures run_longlora(const Setup& s, bool checkpointing, int64_t steps, i
   o.checkpointing = checkpointing;
   o.threads = s.threads;
   o.save_steps = 1'000'000;
-  auto model = open_training_model(o);
+  auto model = open_training_model(o, /*check_memory=*/true, comm);
   SyntheticRows data(s.context, static_cast<int32_t>(model->config().vocab_size));
   const std::string run_dir = fs::temp_directory_path().string() + "/longlora-bench-run-" + std::to_string(::getpid());
   fs::remove_all(run_dir);
-  Trainer trainer(*model, data, o, run_dir);
+  Trainer trainer(*model, data, o, run_dir, comm);
   trainer.set_progress_output(nullptr);
   double wall = 0, cpu = 0, cpu_mark = 0;
   int64_t tokens = 0;
+  uint64_t communicated_mark = 0, communicated = 0;
   trainer.on_step = [&](const StepRecord& r) {
     const double now = cpu_seconds();
     if (r.step > warmup && r.step <= warmup + steps) {
       wall += r.step_s;
       cpu += now - cpu_mark;
       tokens += r.tokens;
+      communicated += comm.collective_bytes() - communicated_mark;
     }
     cpu_mark = now;
+    communicated_mark = comm.collective_bytes();
   };
   trainer.start_new_run();
   trainer.train();
@@ -264,7 +269,8 @@ inline Figures run_longlora(const Setup& s, bool checkpointing, int64_t steps, i
           {"gemm_flops", flops.gemm},
           {"peak_rss", static_cast<double>(peak_rss_bytes())},
           {"plan", static_cast<double>(plan.total())},
-          {"trainable", static_cast<double>(trainer.trainable_elements())}};
+          {"trainable", static_cast<double>(trainer.trainable_elements())},
+          {"collective_bytes", static_cast<double>(communicated) / steps}};
 }
 
 // The PyTorch peer in its own process: figures from its JSON line (empty when it failed).

@@ -16,6 +16,7 @@ packages=(
   python3-torch python3-numpy # the test oracle and the benchmark peer (tests/reference)
   python3-venv                # build/venv for the ecosystem's clients (scripts/python-clients.sh)
   bible-kjv                   # the demo corpus
+  openmpi-bin libopenmpi-dev  # MPI: train/sft/eval over mpirun's ranks, and the tests/mpi tests
 )
 if [ "${1:-}" = "--clang" ]; then
   packages+=(clang libclang-rt-14-dev libomp-14-dev)

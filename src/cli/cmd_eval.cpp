@@ -5,6 +5,9 @@
 // run trained with (its train_config.json), else the model's own when its config carries one
 // (rope_scaling), else LongLoRA's eval.py rule for that context: ceil(context / trained context)
 // past the trained context (max_position_embeddings; model/position_interpolation.h), 1 within it.
+//
+// Under mpirun every rank evaluates its share of the windows (eval/perplexity.h); rank 0 alone
+// prints and writes --json.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +17,7 @@
 #include "cli/model_flags.h"
 #include "core/progress.h"
 #include "core/mapped_file.h"
+#include "dist/communicator.h"
 #include "eval/perplexity.h"
 #include "formats/token_file.h"
 #include "model/adapter.h"
@@ -54,6 +58,7 @@ double fixed_rope_factor(const Args& args, const LlamaModel& model) {
 }  // namespace
 
 int run_eval(int argc, char** argv) {
+  Communicator& comm = world();
   Args args("eval", "Perplexity of a model (optionally with a trained adapter) at one or more context lengths.");
   add_model_flags(args, {.context = false, .adapter = true});
   args.option("--data", "", "token file (.bin: LongLoRA's uint16 format) or text file", "FILE")
@@ -84,24 +89,33 @@ int run_eval(int argc, char** argv) {
   if (base.sliding_window < 1 || base.stride < 1)
     fail_input("longlora eval", "--sliding-window and --stride must be ≥ 1");
 
-  std::fprintf(stderr, "eval: %s, %zu tokens, protocol %s, %s%s\n", args.str("--data").c_str(), tokens.size(),
-               protocol_name(base.protocol), precision_name(model->precision()),
-               args.has("--adapter") ? (", adapter " + args.str("--adapter")).c_str() : "");
+  std::FILE* const out = comm.is_root() ? stdout : nullptr;
+  std::FILE* const log = comm.is_root() ? stderr : nullptr;
+  if (log)
+    std::fprintf(log, "eval: %s, %zu tokens, protocol %s, %s%s%s\n", args.str("--data").c_str(), tokens.size(),
+                 protocol_name(base.protocol), precision_name(model->precision()),
+                 args.has("--adapter") ? (", adapter " + args.str("--adapter")).c_str() : "",
+                 comm.ranks() > 1 ? (", " + std::to_string(comm.ranks()) + " ranks").c_str() : "");
   nlohmann::json results = nlohmann::json::array();
-  std::printf("%10s %6s %9s %12s %10s %12s %9s\n", "context", "rope", "windows", "predictions", "loss", "perplexity",
-              "seconds");
+  if (out)
+    std::fprintf(out, "%10s %6s %9s %12s %10s %12s %9s\n", "context", "rope", "windows", "predictions", "loss",
+                 "perplexity", "seconds");
   for (long long L : lengths) {
     const double factor = fixed_factor > 0 ? fixed_factor : interpolation_factor(model->files().config(), L);
     model->set_rope_factor(factor);
     PerplexityOptions o = base;
     o.seq_len = L;
-    ProgressLine bar;
-    const PerplexityResult r = evaluate_perplexity(
-        *model, tokens, o, [&](int64_t done, int64_t total) { bar.count("eval " + std::to_string(L), done, total, "windows"); });
+    ProgressLine bar(log);
+    const auto progress = [&](int64_t done, int64_t total) {
+      bar.count("eval " + std::to_string(L), done, total, "windows");
+    };
+    const PerplexityResult r = evaluate_perplexity(*model, tokens, o, progress, comm);
     bar.finish();
-    std::printf("%10lld %6g %9lld %12lld %10.4f %12.3f %9.1f\n", L, factor, static_cast<long long>(r.windows),
-                static_cast<long long>(r.predictions), r.mean_loss, r.perplexity, r.seconds);
-    std::fflush(stdout);
+    if (out) {
+      std::fprintf(out, "%10lld %6g %9lld %12lld %10.4f %12.3f %9.1f\n", L, factor, static_cast<long long>(r.windows),
+                   static_cast<long long>(r.predictions), r.mean_loss, r.perplexity, r.seconds);
+      std::fflush(out);
+    }
     results.push_back({{"context", L},
                        {"rope_factor", factor},
                        {"windows", r.windows},
@@ -110,7 +124,7 @@ int run_eval(int argc, char** argv) {
                        {"perplexity", r.perplexity},
                        {"seconds", r.seconds}});
   }
-  if (args.has("--json")) {
+  if (args.has("--json") && comm.is_root()) {
     const nlohmann::json out = {{"model", args.str("--model")},
                                 {"adapter", args.str("--adapter")},
                                 {"data", args.str("--data")},

@@ -7,6 +7,7 @@
 #include "cli/model_flags.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "dist/communicator.h"
 #include "train/interrupt.h"
 #include "train/trainer.h"
 
@@ -78,6 +79,7 @@ void print_settings(const Trainer& trainer, const std::string& run_dir, bool res
 
 int run_training(const TrainingCommand& command, int argc, char** argv) {
   const std::string name = "longlora " + command.task;
+  const bool root = world().is_root();  // over mpirun's ranks, rank 0 alone prints (train/trainer.h)
   Args args(command.task, command.summary);
   declare_flags(args, command);
   if (!args.parse(argc, argv)) return 0;
@@ -102,27 +104,29 @@ int run_training(const TrainingCommand& command, int argc, char** argv) {
   // Saved as a count, so that --resume on a machine with other cores uses the same split of work.
   options.threads = num_threads();
 
-  auto model = open_training_model(options, /*check_memory=*/!args.enabled("--no-memory-check"));
+  auto model = open_training_model(options, /*check_memory=*/!args.enabled("--no-memory-check"), world());
   const DataVocabulary vocab(model->files());
   auto data = command.open_data(options, vocab);
 
-  Trainer trainer(*model, *data, options, run_dir);
+  Trainer trainer(*model, *data, options, run_dir, world());
   trainer.set_on_nan(parse_on_nan(args.str("--on-nan"), name));
-  print_settings(trainer, run_dir, resuming);
+  if (root) print_settings(trainer, run_dir, resuming);
   if (resuming)
     trainer.resume();
   else
     trainer.start_new_run();
-  if (resuming)
+  if (resuming && root)
     std::fprintf(stderr, "%s: continuing after update %lld\n", name.c_str(), static_cast<long long>(trainer.steps_done()));
   const InterruptHandler interrupts;
   if (trainer.train() == Trainer::End::Interrupted) {
-    std::fprintf(stderr, "%s: stopped after update %lld with a checkpoint; continue with --resume %s\n", name.c_str(),
-                 static_cast<long long>(trainer.steps_done()), run_dir.c_str());
+    if (root)
+      std::fprintf(stderr, "%s: stopped after update %lld with a checkpoint; continue with --resume %s\n", name.c_str(),
+                   static_cast<long long>(trainer.steps_done()), run_dir.c_str());
     return 0;
   }
-  std::fprintf(stderr, "%s: done; %s in %s\n", name.c_str(),
-               options.full ? "the model is" : "the adapter is", (run_dir + (options.full ? "/model" : "/adapter")).c_str());
+  if (root)
+    std::fprintf(stderr, "%s: done; %s in %s\n", name.c_str(), options.full ? "the model is" : "the adapter is",
+                 (run_dir + (options.full ? "/model" : "/adapter")).c_str());
   return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/progress.h"
 #include "core/ignore_index.h"
+#include "dist/share.h"
 #include "model/forward.h"
 
 namespace ll {
@@ -65,7 +66,7 @@ std::vector<Window> plan_windows(int64_t n, const PerplexityOptions& o) {
 
 PerplexityResult evaluate_perplexity(const LlamaModel& model, std::span<const int32_t> tokens,
                                      const PerplexityOptions& o,
-                                     const std::function<void(int64_t, int64_t)>& progress) {
+                                     const std::function<void(int64_t, int64_t)>& progress, Communicator& comm) {
   if (o.seq_len < 2) fail_expected("longlora eval", "--context", "lengths ≥ 2", std::to_string(o.seq_len));
   if (o.batch_size < 1) fail_expected("longlora eval", "--batch-size", "≥ 1", std::to_string(o.batch_size));
   const int64_t n = static_cast<int64_t>(tokens.size());
@@ -80,15 +81,16 @@ PerplexityResult evaluate_perplexity(const LlamaModel& model, std::span<const in
   PerplexityResult r;
   r.seq_len = o.seq_len;
   double window_loss_sum = 0, loss_sum = 0;
-  for (size_t w0 = 0; w0 < windows.size(); w0 += static_cast<size_t>(o.batch_size)) {
+  const Share mine = share_of(static_cast<int64_t>(windows.size()), comm);
+  for (int64_t w0 = mine.begin; w0 < mine.end; w0 += o.batch_size) {
     ArenaScope scope(arena);
-    const int64_t B = std::min<int64_t>(o.batch_size, static_cast<int64_t>(windows.size() - w0));
+    const int64_t B = std::min<int64_t>(o.batch_size, mine.end - w0);
     BatchLayout layout;
     layout.B = B;
     layout.T = o.seq_len;
     std::vector<int32_t> ids(static_cast<size_t>(B * o.seq_len), 0), targets(ids.size(), kIgnoreIndex);
     for (int64_t b = 0; b < B; ++b) {
-      const Window& w = windows[w0 + static_cast<size_t>(b)];
+      const Window& w = windows[static_cast<size_t>(w0 + b)];
       layout.lengths.push_back(w.len);
       std::copy_n(tokens.begin() + w.begin, w.len, ids.begin() + b * o.seq_len);
       for (int64_t t = w.score_from; t + 1 < w.len; ++t)
@@ -97,7 +99,7 @@ PerplexityResult evaluate_perplexity(const LlamaModel& model, std::span<const in
     float* hidden = arena.alloc<float>(layout.rows() * C);
     forward_hidden(model, layout, ids.data(), AttentionMask{}, hidden, arena);
     for (int64_t b = 0; b < B; ++b) {
-      const Window& w = windows[w0 + static_cast<size_t>(b)];
+      const Window& w = windows[static_cast<size_t>(w0 + b)];
       const int64_t count = w.len - 1 - w.score_from;
       const double sum = lm_head_loss_sum(model, hidden + b * o.seq_len * C, targets.data() + b * o.seq_len, o.seq_len, arena);
       window_loss_sum += sum / static_cast<double>(count);
@@ -105,8 +107,14 @@ PerplexityResult evaluate_perplexity(const LlamaModel& model, std::span<const in
       r.predictions += count;
     }
     r.windows += B;
-    if (progress) progress(r.windows, static_cast<int64_t>(windows.size()));
+    if (progress) progress(r.windows, mine.size());
   }
+  double totals[] = {window_loss_sum, loss_sum, static_cast<double>(r.predictions), static_cast<double>(r.windows)};
+  comm.all_reduce_sum(totals, 4);  // counts below 2^53 travel exactly as doubles
+  window_loss_sum = totals[0];
+  loss_sum = totals[1];
+  r.predictions = static_cast<int64_t>(totals[2]);
+  r.windows = static_cast<int64_t>(totals[3]);
   r.mean_loss = o.protocol == PerplexityProtocol::LongLoRA ? window_loss_sum / static_cast<double>(r.windows)
                                                             : loss_sum / static_cast<double>(r.predictions);
   r.perplexity = std::exp(r.mean_loss);

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 
+#include "dist/communicator.h"
 #include "model/llama_model.h"
 
 namespace ll {
@@ -40,9 +41,12 @@ struct PerplexityResult {
 };
 
 // progress(done_windows, total_windows) after every forward pass. InputError when the stream is
-// too short for one window.
+// too short for one window. Over several ranks (`comm`) each rank computes its share of the windows
+// (dist/share.h; progress counts this rank's) and every rank returns the totals: the result equals
+// one process's up to the order of the double sums.
 PerplexityResult evaluate_perplexity(const LlamaModel& model, std::span<const int32_t> tokens,
                                      const PerplexityOptions& options,
-                                     const std::function<void(int64_t, int64_t)>& progress = nullptr);
+                                     const std::function<void(int64_t, int64_t)>& progress = nullptr,
+                                     Communicator& comm = one_process());
 
 }  // namespace ll

@@ -55,12 +55,30 @@ void TrainableStore::allocate(MemoryResource& memory) {
   grads_ = OwnedTensor(memory, DType::F32, {n});
 }
 
-void TrainableStore::allocate_moments() {
+void TrainableStore::allocate_moments() { allocate_moments(0, elements_); }
+
+void TrainableStore::allocate_moments(int64_t begin, int64_t end) {
   LL_CHECK(allocated());
-  if (has_moments()) return;
-  const int64_t n = std::max<int64_t>(elements_, 1);
+  LL_CHECK(0 <= begin && begin <= end && end <= elements_ && begin % kAlignFloats == 0 && end % kAlignFloats == 0);
+  if (has_moments()) {
+    LL_CHECK(begin == moments_begin_ && end == moments_end_);
+    return;
+  }
+  moments_begin_ = begin;
+  moments_end_ = end;
+  const int64_t n = std::max<int64_t>(end - begin, 1);
   m_ = OwnedTensor(*memory_, DType::F32, {n});
   v_ = OwnedTensor(*memory_, DType::F32, {n});
+}
+
+Tensor TrainableStore::m(size_t i) const {
+  LL_CHECK(!moments_sharded());
+  return view(m_, i);
+}
+
+Tensor TrainableStore::v(size_t i) const {
+  LL_CHECK(!moments_sharded());
+  return view(v_, i);
 }
 
 Tensor TrainableStore::view(const OwnedTensor& buffer, size_t i) const {

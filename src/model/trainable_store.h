@@ -37,8 +37,10 @@ class TrainableStore {
   size_t declare(const std::string& name, const int64_t* shape, int ndim);
   // Allocates the values and gradients, zero-filled, in `memory`.
   void allocate(MemoryResource& memory);
-  // Allocates AdamW's m and v, zero-filled (the optimizer's first step).
+  // Allocates AdamW's m and v, zero-filled (the optimizer's first step): for every element, or with
+  // ZeRO-1 (several ranks) only for the elements [begin, end) — multiples of 16 — this rank updates.
   void allocate_moments();
+  void allocate_moments(int64_t begin, int64_t end);
   bool allocated() const { return !values_.empty(); }
   bool has_moments() const { return !m_.empty(); }
 
@@ -48,16 +50,20 @@ class TrainableStore {
   int64_t decaying_elements() const { return decaying_elements_; }
   MemoryResource& memory() const { return *memory_; }
 
-  // Views of parameter i.
+  // Views of parameter i (m and v only when the moments are not sharded).
   Tensor value(size_t i) const { return view(values_, i); }
   Tensor grad(size_t i) const { return view(grads_, i); }
-  Tensor m(size_t i) const { return view(m_, i); }
-  Tensor v(size_t i) const { return view(v_, i); }
+  Tensor m(size_t i) const;
+  Tensor v(size_t i) const;
   // The whole buffers [elements()].
   float* values() const { return values_.as<float>(); }
   float* grads() const { return grads_.as<float>(); }
+  // The moments of the elements [moments_begin(), moments_end()): element e at [e − moments_begin()].
   float* moments_m() const { return m_.as<float>(); }
   float* moments_v() const { return v_.as<float>(); }
+  int64_t moments_begin() const { return moments_begin_; }
+  int64_t moments_end() const { return moments_end_; }
+  bool moments_sharded() const { return moments_begin_ != 0 || moments_end_ != elements_; }
 
 
  private:
@@ -65,6 +71,7 @@ class TrainableStore {
 
   std::vector<Slot> slots_;
   int64_t elements_ = 0, decaying_elements_ = 0;
+  int64_t moments_begin_ = 0, moments_end_ = 0;
   MemoryResource* memory_ = nullptr;
   OwnedTensor values_, grads_, m_, v_;
 };

@@ -6,6 +6,7 @@
 #include <csignal>
 
 #include "core/error.h"
+#include "dist/communicator.h"
 
 namespace ll {
 
@@ -13,6 +14,7 @@ namespace {
 
 volatile std::sig_atomic_t g_interrupts = 0;
 bool g_installed = false;
+const char* g_first_message = "";  // chosen when the handler is installed
 struct sigaction g_previous_int, g_previous_term;
 
 void write_stderr(const char* text) {
@@ -25,8 +27,7 @@ void write_stderr(const char* text) {
 void on_signal(int) {
   if (g_interrupts == 0) {
     g_interrupts = 1;
-    write_stderr("\nlonglora train: interrupted: saving a checkpoint after the current update "
-                 "(interrupt again to quit at once)\n");
+    write_stderr(g_first_message);
     return;
   }
   write_stderr("\nlonglora train: interrupted twice: quitting without saving the current update\n");
@@ -38,6 +39,13 @@ void on_signal(int) {
 InterruptHandler::InterruptHandler() {
   LL_CHECK(!g_installed);
   g_interrupts = 0;
+  const Communicator& comm = world_if_started();
+  g_first_message = comm.ranks() == 1 ? "\nlonglora train: interrupted: saving a checkpoint after the current update "
+                                        "(interrupt again to quit at once)\n"
+                    : comm.is_root()  ? "\nlonglora train: signalled (Ctrl-C, or mpirun ending the job because a rank "
+                                        "failed): saving a checkpoint after the current update if every rank is still "
+                                        "running\n"
+                                      : "";  // rank 0 says it
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);

@@ -29,8 +29,12 @@ float clip_grad_norm(Backend& backend, TrainableStore& store, double max_norm) {
 }
 
 AdamWOptimizer::AdamWOptimizer(Backend& backend, TrainableStore& store, const AdamWSettings& settings)
+    : AdamWOptimizer(backend, store, settings, 0, store.elements()) {}
+
+AdamWOptimizer::AdamWOptimizer(Backend& backend, TrainableStore& store, const AdamWSettings& settings, int64_t begin,
+                               int64_t end)
     : backend_(backend), store_(store), settings_(settings) {
-  store_.allocate_moments();
+  store_.allocate_moments(begin, end);
 }
 
 void AdamWOptimizer::step(double lr) {
@@ -38,14 +42,15 @@ void AdamWOptimizer::step(double lr) {
   AdamWSettings s = settings_;
   s.lr = lr;
   // HF Trainer's two parameter groups, each a contiguous range of the store: [0, decaying) with
-  // weight decay, the rest without.
-  const int64_t decaying = store_.decaying_elements();
-  for (const auto& [begin, end, decay] : {std::tuple{int64_t{0}, decaying, settings_.weight_decay},
-                                          std::tuple{decaying, store_.elements(), 0.0}}) {
-    if (begin == end) continue;
+  // weight decay, the rest without; each cut to the elements whose moments this optimizer holds.
+  const int64_t decaying = store_.decaying_elements(), first = store_.moments_begin(), last = store_.moments_end();
+  for (const auto& [group_begin, group_end, decay] : {std::tuple{int64_t{0}, decaying, settings_.weight_decay},
+                                                      std::tuple{decaying, store_.elements(), 0.0}}) {
+    const int64_t begin = std::max(group_begin, first), end = std::min(group_end, last);
+    if (begin >= end) continue;
     s.weight_decay = decay;
-    backend_.adamw_step(store_.values() + begin, store_.grads() + begin, store_.moments_m() + begin,
-                        store_.moments_v() + begin, end - begin, s, steps_);
+    backend_.adamw_step(store_.values() + begin, store_.grads() + begin, store_.moments_m() + (begin - first),
+                        store_.moments_v() + (begin - first), end - begin, s, steps_);
   }
 }
 

@@ -34,8 +34,11 @@ class AdamWOptimizer {
   // scheduled rate. settings.weight_decay applies to the store's decaying parameters
   // (takes_weight_decay), the others get none: HF Trainer's two parameter groups, each one pass.
   AdamWOptimizer(Backend& backend, TrainableStore& store, const AdamWSettings& settings);
+  // ZeRO-1: moments only for the store's elements [begin, end) (multiples of 16), and step()
+  // updates only those; the caller gathers the other ranks' values.
+  AdamWOptimizer(Backend& backend, TrainableStore& store, const AdamWSettings& settings, int64_t begin, int64_t end);
 
-  // One update of every parameter from its gradient with learning rate `lr` (HF's
+  // One update of every parameter (of the shard) from its gradient with learning rate `lr` (HF's
   // optimizer.step() after the scheduler set the group's lr).
   void step(double lr);
   int64_t steps_done() const { return steps_; }

@@ -165,29 +165,33 @@ void create_directories_or_fail(const std::string& dir) {
 
 // InputError naming the first parameter or AdamW moment that holds a NaN or Inf: a checkpoint
 // never stores a poisoned state (resuming it could only repeat the fault).
-void check_finite(const AdamWOptimizer& optimizer, int64_t step) {
+void check_finite(const AdamWOptimizer& optimizer, int64_t step, const WholeMoments& whole) {
   const TrainableStore& store = optimizer.store();
-  for (const auto& [buffer, suffix] : {std::pair{store.values(), ""}, std::pair{store.moments_m(), ".exp_avg"},
-                                       std::pair{store.moments_v(), ".exp_avg_sq"}})
+  const float* m = whole.m ? whole.m : store.moments_m();
+  const float* v = whole.v ? whole.v : store.moments_v();
+  for (const auto& [buffer, suffix] : {std::pair{static_cast<const float*>(store.values()), ""},
+                                       std::pair{m, ".exp_avg"}, std::pair{v, ".exp_avg_sq"}})
     if (const auto bad = find_non_finite(optimizer.backend(), store, buffer, suffix))
       fail_input("checkpoint step-" + std::to_string(step), "not saved: non-finite value in " + describe(*bad));
 }
 
 // The store's values and moments as the host reads them: the buffers themselves where the host can
-// (the CPU backend), else copies downloaded once.
+// (the CPU backend), else copies downloaded once; the moments from `whole` when it has them.
 class HostStore {
  public:
-  explicit HostStore(const AdamWOptimizer& optimizer) : store_(optimizer.store()) {
+  HostStore(const AdamWOptimizer& optimizer, const WholeMoments& whole) : store_(optimizer.store()), whole_(whole) {
     if (store_.memory().host_accessible()) return;
-    const float* buffers[3] = {store_.values(), store_.moments_m(), store_.moments_v()};
+    const float* buffers[3] = {store_.values(), whole.m ? nullptr : store_.moments_m(),
+                               whole.v ? nullptr : store_.moments_v()};
     for (int k = 0; k < 3; ++k) {
+      if (!buffers[k]) continue;
       copies_[k] = OwnedTensor(DType::F32, {store_.elements()});
       optimizer.backend().download(copies_[k].data(), buffers[k], static_cast<size_t>(store_.elements()) * sizeof(float));
     }
   }
   Tensor value(size_t i) const { return on_host(store_.value(i), 0, i); }
-  Tensor m(size_t i) const { return on_host(store_.m(i), 1, i); }
-  Tensor v(size_t i) const { return on_host(store_.v(i), 2, i); }
+  Tensor m(size_t i) const { return whole_.m ? in(whole_.m, i) : on_host(store_.m(i), 1, i); }
+  Tensor v(size_t i) const { return whole_.v ? in(whole_.v, i) : on_host(store_.v(i), 2, i); }
 
  private:
   // Slot i of buffer k: the store's view, or the same view into the host copy.
@@ -197,14 +201,22 @@ class HostStore {
     t.device = Device::Host;
     return t;
   }
+  // Slot i of a whole host buffer.
+  Tensor in(const float* buffer, size_t i) const {
+    Tensor t = store_.value(i);
+    t.data = const_cast<float*>(buffer) + store_.slots()[i].offset;
+    t.device = Device::Host;
+    return t;
+  }
   const TrainableStore& store_;
+  WholeMoments whole_;
   OwnedTensor copies_[3];
 };
 
 void write_checkpoint_files(const std::string& partial, const CheckpointState& state,
-                            const AdamWOptimizer& optimizer) {
+                            const AdamWOptimizer& optimizer, const WholeMoments& whole) {
   create_directories_or_fail(partial);
-  const HostStore host(optimizer);
+  const HostStore host(optimizer, whole);
   NamedTensors params, moments;
   const auto& slots = optimizer.store().slots();
   for (size_t i = 0; i < slots.size(); ++i) {
@@ -221,6 +233,7 @@ void write_checkpoint_files(const std::string& partial, const CheckpointState& s
       {"micro_batches_done", state.micro_batches_done},
       {"skipped_steps", state.skipped_steps},
       {"dropout_seed", state.dropout_seed},
+      {"ranks", state.ranks},
       {"data_cursor", state.data_cursor},
       {"options", state.options},
       {"files", {{kParamsFile, file_record(partial + "/" + kParamsFile)},
@@ -255,8 +268,9 @@ uint64_t checkpoint_bytes(const AdamWOptimizer& optimizer) {
 }
 
 void save_run_checkpoint(const std::string& run_dir, const CheckpointState& state, const AdamWOptimizer& optimizer,
-                         int64_t keep) {
-  check_finite(optimizer, state.step);
+                         int64_t keep, const WholeMoments& whole) {
+  LL_CHECK(!optimizer.store().moments_sharded() || (whole.m && whole.v));
+  check_finite(optimizer, state.step, whole);
   const std::string root = checkpoints_root(run_dir);
   create_directories_or_fail(root);
   // Partial directories are what a killed save leaves behind; nothing reads them.
@@ -267,7 +281,7 @@ void save_run_checkpoint(const std::string& run_dir, const CheckpointState& stat
 
   const std::string partial = root + "/" + kPartialPrefix + std::to_string(state.step);
   try {
-    write_checkpoint_files(partial, state, optimizer);
+    write_checkpoint_files(partial, state, optimizer, whole);
   } catch (const InputError& e) {
     // A full disk, a file-size limit, an I/O error: the earlier checkpoints are untouched.
     std::error_code ec;
@@ -311,6 +325,10 @@ LoadedCheckpoint::LoadedCheckpoint(const std::string& dir) : dir_(dir) {
                                                                          &json::is_number_unsigned, "a count ≥ 0")
                                                      : 0;
   state_.dropout_seed = required<uint64_t>(j, "dropout_seed", state_path, &json::is_number_unsigned, "a seed");
+  // Absent from checkpoints written before runs spanned MPI ranks.
+  state_.ranks =
+      j.contains("ranks") ? required<int64_t>(j, "ranks", state_path, &json::is_number_unsigned, "a count ≥ 1") : 1;
+  if (state_.ranks < 1) fail_expected(state_path, "ranks", "a count ≥ 1", std::to_string(state_.ranks));
   if (!j.contains("data_cursor")) fail_input(state_path, "field 'data_cursor' is missing");
   state_.data_cursor = j["data_cursor"];
   if (!j.contains("options") || !j["options"].is_object()) fail_input(state_path, "field 'options' is missing");
@@ -327,8 +345,8 @@ void LoadedCheckpoint::check_matches(const AdamWOptimizer& optimizer) const {
   for (size_t i = 0; i < store.slots().size(); ++i) {
     const std::string& name = store.slots()[i].name;
     matching_tensor(*params_, name, store.value(i));
-    matching_tensor(*moments_, exp_avg_name(name), store.m(i));
-    matching_tensor(*moments_, exp_avg_sq_name(name), store.v(i));
+    matching_tensor(*moments_, exp_avg_name(name), store.value(i));  // m and v have the value's shape
+    matching_tensor(*moments_, exp_avg_sq_name(name), store.value(i));
   }
   const size_t n = store.slots().size();
   if (params_->entries().size() != n)
@@ -342,12 +360,18 @@ void LoadedCheckpoint::apply(AdamWOptimizer& optimizer) const {
   check_matches(optimizer);
   const TrainableStore& store = optimizer.store();
   Backend& backend = optimizer.backend();
+  const int64_t first = store.moments_begin(), last = store.moments_end();
   for (size_t i = 0; i < store.slots().size(); ++i) {
-    const std::string& name = store.slots()[i].name;
-    for (const auto& [to, from] : {std::pair{store.value(i), params_->tensor(name)},
-                                   {store.m(i), moments_->tensor(exp_avg_name(name))},
-                                   {store.v(i), moments_->tensor(exp_avg_sq_name(name))}})
-      backend.upload(to.data, from.data, from.nbytes());
+    const TrainableStore::Slot& slot = store.slots()[i];
+    const Tensor value = params_->tensor(slot.name);
+    backend.upload(store.value(i).data, value.data, value.nbytes());
+    // The moments of the slot's elements that lie in the optimizer's range (all of them unsharded).
+    const int64_t begin = std::max(slot.offset, first), end = std::min(slot.offset + slot.numel(), last);
+    if (begin >= end) continue;
+    for (const auto& [to, from] : {std::pair{store.moments_m(), moments_->tensor(exp_avg_name(slot.name))},
+                                   {store.moments_v(), moments_->tensor(exp_avg_sq_name(slot.name))}})
+      backend.upload(to + (begin - first), from.as<float>() + (begin - slot.offset),
+                     static_cast<size_t>(end - begin) * sizeof(float));
   }
   optimizer.restore(state_.step);
 }

@@ -27,6 +27,7 @@ struct CheckpointState {
   int64_t micro_batches_done = 0;  // forward/backward passes done: the next pass's dropout step
   int64_t skipped_steps = 0;       // updates discarded for non-finite values (--on-nan skip)
   uint64_t dropout_seed = 0;
+  int64_t ranks = 1;               // MPI ranks of the run (micro_batches_done counts all ranks')
   nlohmann::json data_cursor;      // BatchSource::cursor()
   nlohmann::json options;          // train_options_to_json
 };
@@ -34,13 +35,21 @@ struct CheckpointState {
 std::string checkpoints_root(const std::string& run_dir);  // RUN/checkpoints
 std::string checkpoint_dir(const std::string& run_dir, int64_t step);  // RUN/checkpoints/step-N
 
+// AdamW's moments of every element [store.elements()], in host memory, when the optimizer holds
+// only its rank's shard of them (ZeRO-1): rank 0 gathers them for a save.
+struct WholeMoments {
+  const float* m = nullptr;
+  const float* v = nullptr;
+};
+
 // Writes the checkpoint of state.step atomically (see above), then deletes the oldest complete
 // checkpoints so that `keep` remain, and any partial directory a killed run left behind. Refuses
 // (InputError naming the tensor, nothing written) when a parameter or moment is not finite; when
 // a write fails (disk full, file-size limit) the partial directory is removed and the InputError
-// says that the latest complete checkpoint is intact.
+// says that the latest complete checkpoint is intact. The moments come from the optimizer's store,
+// or from `whole` when it holds a shard.
 void save_run_checkpoint(const std::string& run_dir, const CheckpointState& state, const AdamWOptimizer& optimizer,
-                         int64_t keep);
+                         int64_t keep, const WholeMoments& whole = {});
 
 // About how many bytes one checkpoint of this optimizer takes (a little more, never less).
 uint64_t checkpoint_bytes(const AdamWOptimizer& optimizer);
@@ -61,8 +70,8 @@ class LoadedCheckpoint {
   // InputError naming the file and tensor unless the checkpoint holds exactly the optimizer's
   // parameters (same names, f32, same shapes) with their m and v.
   void check_matches(const AdamWOptimizer& optimizer) const;
-  // Copies the parameters into the model's Params and m, v, step into the optimizer
-  // (check_matches first).
+  // Copies the parameters into the model's Params and m, v, step into the optimizer — the moments
+  // of its shard when it holds one (check_matches first).
   void apply(AdamWOptimizer& optimizer) const;
 
  private:

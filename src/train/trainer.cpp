@@ -4,17 +4,20 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 #include "core/error.h"
 #include "core/ignore_index.h"
 #include "core/mapped_file.h"
 #include "core/progress.h"
 #include "core/threads.h"
+#include "dist/share.h"
 #include "formats/json_file.h"
 #include "model/memory_plan.h"
 #include "model/position_interpolation.h"
 #include "model/sliding_window.h"
 #include "model/train_step.h"
+#include "train/data_order.h"
 #include "train/disk_space.h"
 #include "train/interrupt.h"
 #include "train/memory_check.h"
@@ -68,7 +71,7 @@ void check_new_run_dir(const std::string& run_dir) {
   fail_input(run_dir, "exists and is not empty: choose another --out");
 }
 
-std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool check_memory) {
+std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool check_memory, const Communicator& comm) {
   auto files = ModelFiles::open(options.model);
   const Precision precision = options.dtype.empty() ? default_precision(files->weight_dtype(), /*training=*/true)
                                                     : parse_precision(options.dtype);
@@ -81,9 +84,14 @@ std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool chec
                            attention_mode_name(mask.mode) + " attention)");
   // Before the weights are converted and the masters allocated: a run that cannot fit stops here.
   if (check_memory) {
-    if (const auto available = available_memory())
+    if (auto available = available_memory()) {
+      if (const int sharing = comm.ranks_on_this_machine(); sharing > 1) {
+        available->bytes /= static_cast<uint64_t>(sharing);
+        available->source += ", shared by the " + std::to_string(sharing) + " ranks on this machine";
+      }
       check_training_memory(plan_training_run(c, files->weight_dtype(), precision, options), options, *available,
                             "longlora " + options.task);
+    }
   }
   ModelOptions mo;
   mo.precision = precision;
@@ -92,16 +100,43 @@ std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool chec
   return std::make_unique<LlamaModel>(std::move(files), mo);
 }
 
-Trainer::Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& options, std::string run_dir)
+Trainer::Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& options, std::string run_dir,
+                 Communicator& comm)
     : model_(model),
       data_(data),
+      comm_(comm),
       options_(validated(options)),
       run_dir_(std::move(run_dir)),
       // One block of the planned size: the pass's buffers never spill into further blocks.
       arena_(model.backend(), training_arena_bytes(model.config(), model.files().weight_dtype(), model.precision(),
                                                 training_shape(options_), num_threads())) {
   model_.make_trainable(options_.trainable_options());
-  optimizer_ = std::make_unique<AdamWOptimizer>(model_.backend(), model_.store(), options_.adamw());
+  TrainableStore& store = model_.store();
+  if (options_.full && comm_.ranks() > 1) {  // ZeRO-1: this rank's shard of AdamW's moments
+    const Share shard = buffer_shard(store.elements(), comm_.rank(), comm_.ranks());
+    optimizer_ = std::make_unique<AdamWOptimizer>(model_.backend(), store, options_.adamw(), shard.begin, shard.end);
+  } else {
+    optimizer_ = std::make_unique<AdamWOptimizer>(model_.backend(), store, options_.adamw());
+  }
+  if (!comm_.is_root()) progress_out_ = nullptr;
+  check_ranks_agree();
+}
+
+void Trainer::check_ranks_agree() const {
+  if (comm_.ranks() == 1) return;
+  Fingerprint f;
+  f.add(train_options_to_json(options_).dump());
+  const TrainableStore& store = model_.store();
+  for (size_t i = 0; i < store.slots().size(); ++i) {
+    OwnedTensor keep;
+    const Tensor value = host_view(model_.backend(), store.value(i), keep);
+    f.add(std::string_view(static_cast<const char*>(value.data), value.nbytes()));
+  }
+  // Every rank takes part, so no rank's run directory is touched before all have checked theirs.
+  if (!comm_.same_on_all_ranks(std::stoull(f.hex(), nullptr, 16)))
+    fail_input("longlora " + options_.task, "the " + std::to_string(comm_.ranks()) +
+                                                " ranks disagree on the options or the initial trainable weights: "
+                                                "every rank needs the same binary, flags, model and data");
 }
 
 int64_t Trainer::trainable_elements() const {
@@ -117,7 +152,9 @@ json Trainer::config_json() const {
       {"effective",
        {{"rope_factor", c.rope_factor},
         {"attention", options_.full_attn ? "causal" : attention_mode_name(options_.attention_mask().mode)},
-        {"tokens_per_step", options_.batch_size * options_.context * options_.grad_accum},
+        {"tokens_per_step", options_.batch_size * options_.context * options_.grad_accum * comm_.ranks()},
+        {"ranks", comm_.ranks()},
+        {"zero1", model_.store().moments_sharded()},
         {"trainable_tensors", trainable_tensors()},
         {"trainable_parameters", trainable_elements()},
         {"model_parameters", parameter_count(c)},
@@ -128,6 +165,7 @@ json Trainer::config_json() const {
 }
 
 void Trainer::write_config() const {
+  if (!comm_.is_root()) return;
   write_text_file_atomic(config_path(run_dir_), config_json().dump(2) + "\n");
 }
 
@@ -149,12 +187,15 @@ uint64_t Trainer::disk_bytes_needed() const {
 }
 
 void Trainer::check_disk_space() const {
+  if (!comm_.is_root()) return;
   check_available_bytes(run_dir_, disk_bytes_needed(),
                         "this run's checkpoints (" + format_bytes(checkpoint_bytes(*optimizer_)) + " each, " +
                             std::to_string(options_.keep_checkpoints) + " kept: --keep-checkpoints) and its outputs");
 }
 
 void Trainer::start_new_run() {
+  ready_ = true;
+  if (!comm_.is_root()) return;
   check_new_run_dir(run_dir_);
   check_disk_space();
   std::error_code ec;
@@ -162,7 +203,6 @@ void Trainer::start_new_run() {
   if (ec) fail_input(run_dir_, "cannot create the run directory: " + ec.message());
   write_config();
   metrics_ = std::make_unique<MetricsLog>(run_dir_ + "/metrics.jsonl", 0);
-  ready_ = true;
 }
 
 void Trainer::resume() {
@@ -176,8 +216,12 @@ void Trainer::resume() {
     check_same_math(checkpoint.state().options, now, "--resume " + checkpoint.dir());
     checkpoint.check_matches(*optimizer_);
     const CheckpointState& state = checkpoint.state();
+    if (state.ranks != comm_.ranks())
+      fail_input(checkpoint.dir() + "/state.json",
+                 "written by a run of " + std::to_string(state.ranks) + " rank(s); resume it with mpirun -np " +
+                     std::to_string(state.ranks) + " (this run has " + std::to_string(comm_.ranks()) + ")");
     if (state.dropout_seed != options_.seed ||
-        state.micro_batches_done != (state.step + state.skipped_steps) * options_.grad_accum)
+        state.micro_batches_done != (state.step + state.skipped_steps) * options_.grad_accum * state.ranks)
       fail_input(checkpoint.dir() + "/state.json",
                  "step, skipped_steps, micro_batches_done and dropout_seed disagree with the options");
     data_.restore(checkpoint.state().data_cursor);
@@ -196,7 +240,7 @@ void Trainer::resume() {
   }
   check_disk_space();
   write_config();
-  metrics_ = std::make_unique<MetricsLog>(run_dir_ + "/metrics.jsonl", steps_done());
+  if (comm_.is_root()) metrics_ = std::make_unique<MetricsLog>(run_dir_ + "/metrics.jsonl", steps_done());
   ready_ = true;
 }
 
@@ -210,15 +254,20 @@ StepRecord Trainer::step() {
   pass.checkpointing = options_.checkpointing;
   double mean_loss_sum = 0;
   int64_t counted_micro_batches = 0;
-  for (int64_t a = 0; a < options_.grad_accum; ++a) {
+  // The update's micro-batches over all ranks, in the order one process would read them; this
+  // rank computes its share and skips the others' rows.
+  const int64_t micro_batches = options_.grad_accum * comm_.ranks();
+  const Share mine = share_of(micro_batches, comm_);
+  for (int64_t g = 0; g < micro_batches; ++g) {
     const TrainBatch batch = data_.next(options_.batch_size);
+    if (!mine.contains(g)) continue;
     const int64_t count = loss_tokens(batch);
-    // Each micro-batch contributes its mean token loss / grad_accum; one without any loss token
-    // contributes nothing.
-    pass.grad_scale = count > 0 ? static_cast<float>(1.0 / (static_cast<double>(count) * options_.grad_accum)) : 0.f;
-    pass.dropout = DropoutContext{options_.seed, static_cast<uint64_t>(micro_batches_done_), /*training=*/true};
+    // Each micro-batch contributes its mean token loss / (grad_accum · ranks); one without any
+    // loss token contributes nothing.
+    pass.grad_scale =
+        count > 0 ? static_cast<float>(1.0 / (static_cast<double>(count) * static_cast<double>(micro_batches))) : 0.f;
+    pass.dropout = DropoutContext{options_.seed, static_cast<uint64_t>(micro_batches_done_ + g), /*training=*/true};
     const LossSum loss = forward_backward(model_, batch, pass, arena_);
-    ++micro_batches_done_;
     if (count > 0) {
       mean_loss_sum += loss.sum / static_cast<double>(loss.count);
       ++counted_micro_batches;
@@ -226,6 +275,8 @@ StepRecord Trainer::step() {
     for (int64_t len : batch.layout.lengths) r.tokens += len;
     r.loss_tokens += count;
   }
+  micro_batches_done_ += micro_batches;
+  all_reduce(r, mean_loss_sum, counted_micro_batches);
   r.loss = counted_micro_batches > 0 ? mean_loss_sum / counted_micro_batches : std::nan("");
   r.step = steps_done() + 1;
   r.lr = learning_rate(options_.schedule(), optimizer_->steps_done());
@@ -233,6 +284,8 @@ StepRecord Trainer::step() {
   if (accept_gradients(r, counted_micro_batches > 0)) {
     r.grad_norm = clip_grad_norm(model_.backend(), model_.store(), options_.max_grad_norm);
     optimizer_->step(r.lr);
+    // ZeRO-1: every rank updated its shard; all take the others'.
+    if (model_.store().moments_sharded()) comm_.all_gather(model_.store().values(), model_.store().elements());
     model_.refresh_after_update();
     if (const auto bad = find_non_finite(model_.backend(), model_.store(), model_.store().values()))
       fail_input("longlora " + options_.task, "update " + std::to_string(r.step) + " made a parameter non-finite: " +
@@ -244,6 +297,20 @@ StepRecord Trainer::step() {
   r.tokens_per_s = r.tokens / std::max(r.step_s, 1e-9);
   r.peak_rss_mb = static_cast<double>(peak_rss_bytes()) / (1024.0 * 1024.0);
   return r;
+}
+
+void Trainer::all_reduce(StepRecord& r, double& mean_loss_sum, int64_t& counted_micro_batches) {
+  if (comm_.ranks() == 1) return;
+  TrainableStore& store = model_.store();
+  comm_.all_reduce_sum(store.grads(), store.elements());
+  // Counts below 2^53 travel exactly as doubles.
+  double stats[] = {mean_loss_sum, static_cast<double>(counted_micro_batches), static_cast<double>(r.tokens),
+                    static_cast<double>(r.loss_tokens)};
+  comm_.all_reduce_sum(stats, 4);
+  mean_loss_sum = stats[0];
+  counted_micro_batches = static_cast<int64_t>(stats[1]);
+  r.tokens = static_cast<int64_t>(stats[2]);
+  r.loss_tokens = static_cast<int64_t>(stats[3]);
 }
 
 std::string Trainer::checkpoint_note() const {
@@ -271,15 +338,38 @@ bool Trainer::accept_gradients(StepRecord& r, bool loss_counted) {
 }
 
 void Trainer::save_checkpoint() {
+  const TrainableStore& store = model_.store();
+  if (!store.moments_sharded()) {
+    if (comm_.is_root()) write_checkpoint({});
+  } else {  // ZeRO-1: rank 0 gathers the moments of every rank's shard for the file
+    std::vector<float> m, v;
+    if (comm_.is_root()) {
+      m.resize(static_cast<size_t>(store.elements()));
+      v.resize(m.size());
+    }
+    comm_.gather_to_root(store.moments_m(), m.data(), store.elements());
+    comm_.gather_to_root(store.moments_v(), v.data(), store.elements());
+    if (comm_.is_root()) write_checkpoint({m.data(), v.data()});
+  }
+  saved_step_ = steps_done();
+}
+
+void Trainer::write_checkpoint(const WholeMoments& whole) const {
   CheckpointState state;
   state.step = steps_done();
   state.micro_batches_done = micro_batches_done_;
   state.skipped_steps = skipped_steps_;
   state.dropout_seed = options_.seed;
+  state.ranks = comm_.ranks();
   state.data_cursor = data_.cursor();
   state.options = train_options_to_json(options_);
-  save_run_checkpoint(run_dir_, state, *optimizer_, options_.keep_checkpoints);
-  saved_step_ = state.step;
+  save_run_checkpoint(run_dir_, state, *optimizer_, options_.keep_checkpoints, whole);
+}
+
+bool Trainer::interrupted_on_some_rank() {
+  double interrupted = interrupt_requested() ? 1 : 0;
+  comm_.all_reduce_sum(&interrupted, 1);
+  return interrupted > 0;
 }
 
 Trainer::End Trainer::train() {
@@ -292,19 +382,19 @@ Trainer::End Trainer::train() {
     ++attempts;
     r.elapsed_s = elapsed.seconds();
     r.eta_s = r.elapsed_s / static_cast<double>(attempts) * static_cast<double>(options_.max_steps - steps_done());
-    metrics_->append(r);
+    if (metrics_) metrics_->append(r);
     progress.show(format_step(r), /*last=*/true);
     const bool applied = r.non_finite.empty();
     if (applied && (r.step % options_.save_steps == 0 || r.step == options_.max_steps)) save_checkpoint();
     if (on_step) on_step(r);
-    if (interrupt_requested() && steps_done() < options_.max_steps) {
+    if (interrupted_on_some_rank() && steps_done() < options_.max_steps) {
       if (saved_step_ != steps_done()) save_checkpoint();
       progress.finish();
       return End::Interrupted;
     }
   }
   progress.finish();
-  write_run_outputs(run_dir_, model_, options_);
+  if (comm_.is_root()) write_run_outputs(run_dir_, model_, options_);
   return End::Finished;
 }
 

@@ -13,6 +13,18 @@
 // uninterrupted one when it runs the same number of threads (the GEMMs' sums depend on it; the
 // CLI saves the count and reuses it, and resume() notes a different one). At the end the outputs are written (train/outputs.h).
 //
+// Over R ranks (mpirun; dist/communicator.h) training is data parallel: an update's R·A
+// micro-batches, numbered as one process with grad_accum R·A would read them, are split by
+// dist/share.h (rank r computes [r·A, (r+1)·A), skipping the others' rows in the shared data order),
+// each scaled by 1 / (loss tokens · A · R), and the flat gradient buffer is summed over the ranks
+// once per update: every rank then clips and updates the same gradients, and the run equals one
+// process with grad_accum R·A up to the order of the f32 sums. The dropout masks follow the global
+// micro-batch number. Rank 0 alone prints, writes train_config.json, metrics, checkpoints and
+// outputs; every rank reads --resume's checkpoint (the run directory must be shared), which must come
+// from a run of as many ranks. With --full, ZeRO-1: each rank holds AdamW's moments of its shard of
+// the store only (dist/share.h buffer_shard) and updates that shard; the ranks then all-gather the
+// updated values, and rank 0 gathers the moments for a checkpoint (same files as one process's).
+//
 // Faults (README "Guarantees"): after each update's backward the loss and every gradient are
 // checked; a NaN or Inf stops the run naming the tensor and layer (--on-nan stop) or discards the
 // update (--on-nan skip: counted in metrics.jsonl, at most kMaxConsecutiveSkips in a row), and an
@@ -27,11 +39,13 @@
 #include <string>
 
 #include "core/arena.h"
+#include "dist/communicator.h"
 #include "model/llama_model.h"
 #include "train/batch_source.h"
 #include "train/metrics.h"
 #include "train/numeric_faults.h"
 #include "train/optimizer.h"
+#include "train/run_checkpoint.h"
 #include "train/train_options.h"
 
 namespace ll {
@@ -47,14 +61,17 @@ void check_new_run_dir(const std::string& run_dir);
 // Opens options.model for training at options.context / rope_factor / dtype, and fills in the
 // effective context (the model's own when 0) and dtype (bf16 by default). With check_memory, a
 // run whose memory plan exceeds the memory available is refused (InputError, train/memory_check.h)
-// before any weight is converted.
-std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool check_memory = true);
+// before any weight is converted; the ranks of `comm` on one machine share its memory.
+std::unique_ptr<LlamaModel> open_training_model(TrainOptions& options, bool check_memory = true,
+                                                const Communicator& comm = one_process());
 
 class Trainer {
  public:
   // Validates the options and makes `model` trainable with them (LoRA adapters, f32 masters); the
-  // model and the data must outlive the trainer.
-  Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& options, std::string run_dir);
+  // model, the data and the communicator must outlive the trainer. Over several ranks every rank
+  // constructs its trainer together: InputError unless their options and parameters agree.
+  Trainer(LlamaModel& model, BatchSource& data, const TrainOptions& options, std::string run_dir,
+          Communicator& comm = one_process());
 
   // Consecutive updates --on-nan skip may discard before the run stops all the same.
   static constexpr int64_t kMaxConsecutiveSkips = 10;
@@ -99,13 +116,22 @@ class Trainer {
   // (skip) when the loss or a gradient is not finite. True when the update goes ahead.
   bool accept_gradients(StepRecord& r, bool loss_counted);
   void save_checkpoint();
+  void write_checkpoint(const WholeMoments& whole) const;  // rank 0's part of save_checkpoint
+  // Whether a SIGINT reached any rank (every rank asks, once per update).
+  bool interrupted_on_some_rank();
   // What the run keeps after a fault: its latest checkpoint, for the error message.
   std::string checkpoint_note() const;
   void write_config() const;
   void check_disk_space() const;
 
+  // Sums the gradients and the step's loss statistics over the ranks (nothing on one rank).
+  void all_reduce(StepRecord& r, double& mean_loss_sum, int64_t& counted_micro_batches);
+  // InputError unless every rank holds the same options and trainable values.
+  void check_ranks_agree() const;
+
   LlamaModel& model_;
   BatchSource& data_;
+  Communicator& comm_;
   TrainOptions options_;
   std::string run_dir_;
   std::unique_ptr<AdamWOptimizer> optimizer_;

@@ -45,7 +45,7 @@ TEST(InferencePlan, KVCacheInItsDtype) {
   LL_REQUIRE_SHARED_DATA();
   const LlamaConfig c = stories_config();
   const int64_t context = 1000;
-  const uint64_t elements = 2 * c.num_layers * context * c.num_kv_heads * c.head_dim;
+  const uint64_t elements = 2 * c.num_layers * context * c.kv_dim();
   auto cache_part = [](const MemoryPlan& plan) {
     for (const auto& [what, bytes] : plan.parts)
       if (what.rfind("KV cache", 0) == 0) return std::pair{what, bytes};
