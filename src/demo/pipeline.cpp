@@ -104,6 +104,7 @@ struct Variant {
 void run_demo(const DemoOptions& o) {
   DemoConfig cfg = demo_config(o.quick, o.scale, o.extend_steps);
   if (o.seeds > 0) cfg.seeds = o.seeds;
+  if (o.lora_lr > 0) cfg.lora_lr = o.lora_lr;
   const int threads = o.threads > 0 ? o.threads : num_threads();
   // The stages' OpenMP threads sleep rather than spin between parallel regions unless the user
   // chose otherwise: on a machine other work shares, spinning halved the small model's step rate
@@ -237,11 +238,15 @@ void run_demo(const DemoOptions& o) {
   std::vector<Evaluation> evaluations = {
       {0, "base", results[0].label, base_model, base.key(), {"--rope-factor", "1"}},
       {1, "pi", results[1].label, base_model, base.key() + "-pi", {"--rope-factor", std::to_string(factor)}}};
-  for (const Variant& v : variants) {
-    results.push_back({v.label, v.id, {}, {}});
-    const bool full = std::find(v.flags.begin(), v.flags.end(), "--full") != v.flags.end();
-    for (int k = 0; k < cfg.seeds; ++k) {
-      const int seed = 2 + k;  // the base was pre-trained with seed 1
+  // Seed by seed, the four runs of one seed one after another: (c) and (d), whose times finding (6)
+  // compares, run close together, and an interrupted run has whole seeds first.
+  for (const Variant& v : variants) results.push_back({v.label, v.id, {}, {}});
+  for (int k = 0; k < cfg.seeds; ++k) {
+    const int seed = 2 + k;  // the base was pre-trained with seed 1
+    for (size_t i = 0; i < variants.size(); ++i) {
+      const Variant& v = variants[i];
+      const size_t model = 2 + i;  // after (0) and (a)
+      const bool full = std::find(v.flags.begin(), v.flags.end(), "--full") != v.flags.end();
       const std::string what = v.label + ", seed " + std::to_string(seed);
       const Stage run(cache, "extend-" + v.id + "-seed" + std::to_string(seed),
                       {{"base", base.key()}, {"flags", v.flags}, {"extend", cfg.json()["extend"]},
@@ -263,8 +268,8 @@ void run_demo(const DemoOptions& o) {
         finish(run, run_summary(run.file("run")), clock);
       }
       account(run, "extend: " + what);
-      results.back().runs.push_back(run.result());
-      evaluations.push_back({results.size() - 1, v.id + "-seed" + std::to_string(seed), what,
+      results[model].runs.push_back(run.result());
+      evaluations.push_back({model, v.id + "-seed" + std::to_string(seed), what,
                              full ? run.file("run/model") : base_model, run.key(),
                              full ? std::vector<std::string>{} : std::vector<std::string>{"--adapter", run.file("run")}});
     }

@@ -22,6 +22,7 @@ struct DemoOptions {
   int threads = 0;     // 0 = all cores
   int seeds = 0;       // training seeds per extension run; 0 = the config's (3, or 1 for --quick)
   int64_t extend_steps = 0;  // steps of each extension run; 0 = the config's
+  double lora_lr = 0;        // learning rate of the LoRA runs (b)–(d); 0 = the config's
 };
 
 void run_demo(const DemoOptions& options);
