@@ -83,7 +83,8 @@ class Findings {
   }
 
   Finding pi_far_worse() const {
-    const std::string claim = "Position interpolation alone, untrained, is far worse than every trained extension at " + T_;
+    const std::string claim =
+        "Position interpolation alone, untrained, is far worse than every trained extension at " + T_;
     const ModelResult* pi = find(in_, "pi");
     if (!pi || trained_.empty()) return missing(2, claim, "the PI model and trained extensions");
     const Cell p = pi->at(in_.target_context);

@@ -269,9 +269,10 @@ void run_demo(const DemoOptions& o) {
       }
       account(run, "extend: " + what);
       results[model].runs.push_back(run.result());
+      const std::vector<std::string> adapter = {"--adapter", run.file("run")};
       evaluations.push_back({model, v.id + "-seed" + std::to_string(seed), what,
                              full ? run.file("run/model") : base_model, run.key(),
-                             full ? std::vector<std::string>{} : std::vector<std::string>{"--adapter", run.file("run")}});
+                             full ? std::vector<std::string>{} : adapter});
     }
   }
 

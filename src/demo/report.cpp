@@ -45,8 +45,8 @@ std::string table(const ReportInputs& in) {
     const ModelResult& run = m.id == "base" && in.base.is_object() ? pretraining : m;
     const Cell seconds = run.training("train_seconds"), peak = run.training("peak_rss_mb");
     if (seconds.measured() && peak.measured()) {
-      t += " " + duration(seconds.mean) + (seconds.n > 1 ? " (" + duration(seconds.lo) + "–" + duration(seconds.hi) + ")" : "") +
-           " | " + fmt("%.0f MB", peak.hi) + " |\n";
+      const std::string range = seconds.n > 1 ? " (" + duration(seconds.lo) + "–" + duration(seconds.hi) + ")" : "";
+      t += " " + duration(seconds.mean) + range + " | " + fmt("%.0f MB", peak.hi) + " |\n";
     } else {
       t += " — | — |\n";
     }
@@ -136,7 +136,8 @@ void write_report(const std::string& out_dir, const ReportInputs& in) {
        "×, linear position interpolation factor " + std::to_string(factor) + "): each run starts from the base with " +
        std::to_string(c.extend_steps) + " steps of " + std::to_string(c.extend_batch) + " × " +
        std::to_string(c.target_context) + " tokens, " + std::to_string(c.seeds) +
-       (c.seeds == 1 ? " seed" : " seeds (LoRA init and data order)") + "; LoRA r 8, alpha 16 on q/k/v/o; LoRA runs at lr " +
+       (c.seeds == 1 ? " seed" : " seeds (LoRA init and data order)") +
+       "; LoRA r 8, alpha 16 on q/k/v/o; LoRA runs at lr " +
        fmt("%g", c.lora_lr) + ", full fine-tuning at " + fmt("%g", c.full_lr) + "; S²-Attn with group ratio 1/4.\n";
   r += "- Evaluation: LongLoRA's eval.py protocol (windows every 256 tokens), the first " +
        std::to_string(c.eval_windows) + " windows per context, perplexity = exp(mean window loss).\n";

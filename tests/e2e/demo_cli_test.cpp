@@ -44,7 +44,8 @@ TEST(DemoCli, QuickDemoOnATinyBudgetReportsOnlyMeasuredNumbers) {
   EXPECT_NE(report.find("## What it shows"), std::string::npos);
   EXPECT_NE(report.find("**`--quick` is a smoke test**"), std::string::npos);
   // Seven findings, none with a verdict.
-  const std::string shows = report.substr(report.find("## What it shows"), report.find("## Setup") - report.find("## What it shows"));
+  const size_t shows_at = report.find("## What it shows");
+  const std::string shows = report.substr(shows_at, report.find("## Setup") - shows_at);
   for (int n = 1; n <= 7; ++n)
     EXPECT_NE(shows.find("- – not meaningful at this size: (" + std::to_string(n) + ") "), std::string::npos) << shows;
   EXPECT_EQ(shows.find("- ✓"), std::string::npos) << shows;
@@ -105,7 +106,8 @@ TEST(DemoCli, QuickDemoOnATinyBudgetReportsOnlyMeasuredNumbers) {
 
   // A second seed: seed 2's runs come from the cache, seed 3's are new; each trained cell is the mean
   // of the two evaluations, shown with its range, and the plot draws the range as an error bar.
-  const auto two = test::run_cli({"demo", "--quick", "--scale", "0.02", "--seeds", "2", "--out", out, "--threads", "2"});
+  const auto two =
+      test::run_cli({"demo", "--quick", "--scale", "0.02", "--seeds", "2", "--out", out, "--threads", "2"});
   ASSERT_EQ(two.status, 0) << two.err;
   const json seeded = json::parse(test::read_file(out + "/results.json"));
   const std::string report2 = test::read_file(out + "/report.md");
