@@ -1,5 +1,5 @@
-// What `longlora demo` runs: the model, the token budgets and the evaluation, for the full demo
-// (≈ 30 minutes on 2 cores) and `--quick` (≈ 5 minutes).
+// What `longlora demo` runs: the model, the token budgets, the seeds and the evaluation, for the
+// full demo (≈ 12 minutes on 2 idle cores with 3 seeds, estimated_seconds) and `--quick` (a smoke test).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,6 +22,7 @@ struct DemoConfig {
   int64_t extend_steps = 60, extend_batch = 1, extend_warmup = 5;
   double lora_lr = 2e-3;  // (b) LoRA, (c) LoRA+ full attention, (d) LongLoRA
   double full_lr = 3e-4;  // (e) full fine-tuning
+  int seeds = 3;          // each extension run is trained (and evaluated) once per seed
   // Evaluation: LongLoRA's protocol on held-out books, the first eval_windows windows per context.
   std::vector<int64_t> eval_contexts = {256, 512, 1024, 2048};
   int64_t eval_windows = 24;
@@ -30,7 +31,12 @@ struct DemoConfig {
   nlohmann::json json() const;
 };
 
-// `scale` multiplies the step counts and evaluation windows (tests run a tiny budget).
-DemoConfig demo_config(bool quick, double scale);
+// The whole demo's computation on 2 idle cores, from its token budget and the rates of issue 17's
+// idle run on a 2-core Zen 4 (pre-training, S²-Attn and full-attention extension, evaluation).
+double estimated_seconds(const DemoConfig& c);
+
+// `scale` multiplies the step counts and evaluation windows (tests run a tiny budget);
+// `extend_steps` > 0 replaces the extension runs' step count (after scaling; its warm-up follows).
+DemoConfig demo_config(bool quick, double scale, int64_t extend_steps = 0);
 
 }  // namespace ll::demo

