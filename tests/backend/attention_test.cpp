@@ -97,13 +97,7 @@ const AttentionCase kCases[] = {
 };
 
 attn_test::Problem make_problem(const AttentionCase& c, uint64_t seed) {
-  AttentionShape shape;
-  shape.batch = static_cast<int64_t>(c.lengths.size());
-  shape.max_len = *std::max_element(c.lengths.begin(), c.lengths.end());
-  shape.lengths = c.lengths;
-  shape.q_heads = c.q_heads;
-  shape.kv_heads = c.kv_heads;
-  shape.head_dim = c.head_dim;
+  const AttentionShape shape = attn_test::padded_shape(c.lengths, c.q_heads, c.kv_heads, c.head_dim);
   AttentionMask mask;
   mask.mode = c.mode;
   mask.s2_group = c.group;

@@ -44,6 +44,17 @@ bool visible(const AttentionMask& mask, int64_t len, int head_class, std::span<c
   return rolled(s) / G == rolled(t) / G && rolled(s) <= rolled(t);
 }
 
+AttentionShape padded_shape(const std::vector<int64_t>& lengths, int64_t q_heads, int64_t kv_heads, int64_t head_dim) {
+  AttentionShape shape;
+  shape.batch = static_cast<int64_t>(lengths.size());
+  shape.max_len = *std::max_element(lengths.begin(), lengths.end());
+  shape.lengths = lengths;
+  shape.q_heads = q_heads;
+  shape.kv_heads = kv_heads;
+  shape.head_dim = head_dim;
+  return shape;
+}
+
 Problem random_problem(const AttentionShape& shape, const AttentionMask& mask, uint64_t seed, double spread) {
   Problem p{shape, mask, {}, {}, {}, {}};
   std::mt19937_64 rng(seed);

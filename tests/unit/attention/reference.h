@@ -24,6 +24,9 @@ struct Problem {
   int64_t len(int64_t b) const { return shape.lengths.empty() ? shape.max_len : shape.lengths[b]; }
 };
 
+// Rows of the given lengths, padded to the longest.
+AttentionShape padded_shape(const std::vector<int64_t>& lengths, int64_t q_heads, int64_t kv_heads, int64_t head_dim);
+
 // Random values in [-1, 1) (times `spread` for q and k, which sets how peaked the softmax is).
 Problem random_problem(const AttentionShape& shape, const AttentionMask& mask, uint64_t seed, double spread = 1.5);
 
