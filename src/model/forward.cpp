@@ -7,16 +7,19 @@
 
 namespace ll {
 
-const int32_t* to_backend(Backend& backend, Arena& arena, const std::vector<int32_t>& host) {
-  int32_t* out = arena.alloc<int32_t>(static_cast<int64_t>(host.size()));
-  backend.upload(out, host.data(), host.size() * sizeof(int32_t));
+const int32_t* to_backend(Backend& backend, Arena& arena, const int32_t* host, int64_t n) {
+  int32_t* out = arena.alloc<int32_t>(n);
+  if (!backend.measuring()) backend.upload(out, host, static_cast<size_t>(n) * sizeof(int32_t));
   return out;
 }
 
-std::vector<int32_t> row_positions(const BatchLayout& batch) {
-  std::vector<int32_t> pos(static_cast<size_t>(batch.rows()));
-  for (int64_t r = 0; r < batch.rows(); ++r) pos[static_cast<size_t>(r)] = static_cast<int32_t>(r % batch.T);
-  return pos;
+const int32_t* row_positions(Backend& backend, Arena& arena, const BatchLayout& batch) {
+  int32_t* out = arena.alloc<int32_t>(batch.rows());
+  if (backend.measuring()) return out;
+  std::vector<int32_t> row(static_cast<size_t>(batch.T));
+  for (int64_t t = 0; t < batch.T; ++t) row[static_cast<size_t>(t)] = static_cast<int32_t>(t);
+  for (int64_t b = 0; b < batch.B; ++b) backend.upload(out + b * batch.T, row.data(), row.size() * sizeof(int32_t));
+  return out;
 }
 
 float* forward_layers(const LlamaModel& model, const BatchLayout& batch, const int32_t* pos,
@@ -51,8 +54,8 @@ void forward_hidden(const LlamaModel& model, const BatchLayout& batch, const int
   Backend& be = model.backend();
   const LlamaConfig& c = model.config();
   const int64_t R = batch.rows(), C = c.hidden_size;
-  const int32_t* pos = to_backend(be, arena, row_positions(batch));
-  const int32_t* ids = to_backend(be, arena, std::vector<int32_t>(tokens, tokens + R));
+  const int32_t* pos = row_positions(be, arena, batch);
+  const int32_t* ids = to_backend(be, arena, tokens, R);
   float* x = arena.alloc<float>(2 * R * C);
   be.embedding_forward(x, ids, R, model.embed_table());
   LayerAttention attention;
@@ -74,7 +77,7 @@ double lm_head_loss_sum(const LlamaModel& model, const float* hidden, const int3
   ArenaScope scope(arena);
   Backend& be = model.backend();
   const int64_t C = model.config().hidden_size, V = model.config().vocab_size;
-  const int32_t* device_targets = to_backend(be, arena, std::vector<int32_t>(targets, targets + rows));
+  const int32_t* device_targets = to_backend(be, arena, targets, rows);
   float* logits = arena.alloc<float>(std::min(chunk, rows) * V);
   double sum = 0;
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
@@ -102,8 +105,8 @@ void forward_cached(const LlamaModel& model, KVCache& cache, const int32_t* toke
     batch.lengths = {batch.T};
     std::vector<int32_t> host_pos(static_cast<size_t>(batch.T));
     for (int64_t t = 0; t < batch.T; ++t) host_pos[static_cast<size_t>(t)] = static_cast<int32_t>(cache.length() + t);
-    const int32_t* pos = to_backend(be, arena, host_pos);
-    const int32_t* ids = to_backend(be, arena, std::vector<int32_t>(tokens + t0, tokens + t0 + batch.T));
+    const int32_t* pos = to_backend(be, arena, host_pos.data(), batch.T);
+    const int32_t* ids = to_backend(be, arena, tokens + t0, batch.T);
     float* x = arena.alloc<float>(2 * batch.T * C);
     be.embedding_forward(x, ids, batch.T, model.embed_table());
     LayerAttention attention;

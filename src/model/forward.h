@@ -18,10 +18,12 @@ namespace ll {
 // chunks ran them ~30% slower: docs/perf.md) for 4 MiB of logits per 1000 vocabulary entries.
 constexpr int64_t kLogitChunkRows = 1024;
 
-// Host ids or positions copied into `arena` (the backend's memory) for the ops.
-const int32_t* to_backend(Backend& backend, Arena& arena, const std::vector<int32_t>& host);
-// Positions 0..T−1 of each of the B rows of a batch [B·T].
-std::vector<int32_t> row_positions(const BatchLayout& batch);
+// Host ids host[0, n) copied into `arena` (the backend's memory) for the ops. A measuring backend
+// (the memory plan's dry runs) only takes the memory: there `host` may be null.
+const int32_t* to_backend(Backend& backend, Arena& arena, const int32_t* host, int64_t n);
+// Positions 0..T−1 of each of the B rows of a batch [B·T], in `arena`. Built on the host a row at a
+// time, so a dry run of a huge context holds no host copy of them.
+const int32_t* row_positions(Backend& backend, Arena& arena, const BatchLayout& batch);
 
 // What forward_layers keeps of each layer for a backward.
 struct LayerKeep {

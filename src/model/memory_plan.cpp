@@ -82,8 +82,8 @@ uint64_t dry_training_pass(DryModel& dry, const TrainingShape& shape) {
   batch.layout.B = shape.batch_size;
   batch.layout.T = shape.context;
   batch.layout.lengths.assign(static_cast<size_t>(shape.batch_size), shape.context);
-  batch.tokens.assign(static_cast<size_t>(batch.layout.rows()), 0);
-  batch.targets.assign(batch.tokens.size(), 0);
+  // No ids: the dry pass only takes memory for them, and holding B·T of them here would touch
+  // gigabytes for the huge contexts the plan exists to refuse.
   TrainPassOptions pass;
   pass.checkpointing = shape.checkpointing;
   pass.dropout.training = true;
