@@ -9,19 +9,24 @@
 # Needs an idle machine (the figures are wall-clock) and ~20 GiB of free memory; a step takes
 # minutes (the 2,048-token one ~4–5 minutes on 2 cores, 8,192 several times that).
 #
+# --recompute-attention: checkpoints of the layer inputs only (attention recomputed in the backward).
+#
 # usage: bench/7b-step.sh [--contexts "2048 8192"] [--threads N] [--work DIR] [--config FILE]
+#                         [--recompute-attention]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 contexts="2048 8192"
 threads=$(nproc)
 work=${TMPDIR:-/tmp}/longlora-7b
 config=bench/configs/llama2-7b.json
+recompute=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --contexts) contexts=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --config) config=$2; shift 2 ;;
+    --recompute-attention) recompute=(--recompute-attention); shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -37,7 +42,8 @@ echo "machine: $(nproc) cores, $(awk '/MemAvailable/ {printf "%.1f GiB available
 for n in $contexts; do
   echo
   echo "== context $n =="
-  build/longlora info --model "$model" --context "$n" --threads "$threads" | sed -n '/^training at/,$p'
+  build/longlora info --model "$model" --context "$n" --threads "$threads" "${recompute[@]}" | sed -n '/^training at/,$p'
   build/bench/bench_train_step --model "$model" --context "$n" --dtype bf16 --checkpointing on \
-    --steps 1 --warmup 0 --trailing 0 --peer none --threads "$threads"
+    --steps 1 --warmup 0 --trailing 0 --peer none --threads "$threads" \
+    --recompute-attention "$([ ${#recompute[@]} -gt 0 ] && echo 1 || echo 0)"
 done

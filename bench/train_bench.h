@@ -23,6 +23,7 @@
 #include "model/init_weights.h"
 #include "model/memory_plan.h"
 #include "model/step_flops.h"
+#include "train/memory_check.h"
 #include "train/trainer.h"
 
 namespace bench {
@@ -89,6 +90,7 @@ struct Setup {
   int threads = 2;
   int64_t s2_group = 0;  // explicit S² group (0: ratio 1/4)
   bool full_attn = false;  // plain causal attention instead of S²-Attn (--full-attn)
+  bool recompute_attention = false;  // checkpoints of the layer inputs only (--recompute-attention)
 };
 
 inline Setup preset(const std::string& name) {
@@ -221,6 +223,7 @@ inline Figures run_longlora(const Setup& s, bool checkpointing, int64_t steps, i
   o.max_steps = warmup + steps + (trailing ? 1 : 0);
   o.warmup_steps = 0;
   o.checkpointing = checkpointing;
+  o.recompute_attention = checkpointing && s.recompute_attention;
   o.threads = s.threads;
   o.save_steps = 1'000'000;
   auto model = open_training_model(o, /*check_memory=*/true, comm);
@@ -252,15 +255,9 @@ inline Figures run_longlora(const Setup& s, bool checkpointing, int64_t steps, i
   layout.B = s.batch;
   layout.T = s.context;
   layout.lengths.assign(static_cast<size_t>(s.batch), s.context);
-  const PassFlops flops = training_flops(*model, layout, o.attention_mask(), checkpointing);
-  const PassFlops useful = training_flops(*model, layout, o.attention_mask(), false);
-  TrainingShape shape;
-  shape.context = s.context;
-  shape.batch_size = s.batch;
-  shape.full = s.full;
-  shape.checkpointing = checkpointing;
-  const MemoryPlan plan =
-      plan_training(model->config(), model->files().weight_dtype(), model->precision(), shape, s.threads);
+  const PassFlops flops = training_flops(*model, layout, o.attention_mask(), checkpointing, !o.recompute_attention);
+  const PassFlops useful = training_flops(*model, layout, o.attention_mask(), false, true);
+  const MemoryPlan plan = plan_training_run(model->config(), model->files().weight_dtype(), model->precision(), o);
   return {{"tokens_per_s", tokens / wall},
           {"step_s", wall / steps},
           {"cpu_s", cpu / steps},

@@ -20,7 +20,7 @@
 //
 // usage: bench_train_step [--preset ref|demo|demo-long|stories] [--context N] [--batch N]
 //        [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--vocab N] [--full 0|1]
-//        [--model DIR] [--warmup N] [--trailing 0|1] [--dtype f32|bf16] [--s2-group G] [--full-attn 0|1] [--checkpointing on|off|both] [--steps N] [--threads N]
+//        [--model DIR] [--warmup N] [--trailing 0|1] [--dtype f32|bf16] [--s2-group G] [--full-attn 0|1] [--checkpointing on|off|both] [--recompute-attention 0|1] [--steps N] [--threads N]
 //        [--peer none|f32|bf16|all] [--peer-steps N] [--peer-blas DIR] [--omp-wait-policy passive|active]
 // --peer-blas DIR puts DIR first on the peer's LD_LIBRARY_PATH (e.g. an OpenBLAS libblas.so.3:
 // Debian's PyTorch otherwise runs on the reference BLAS at well under 1 GFLOP/s here).
@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   s.threads = std::stoi(flag("threads", "2"));
   s.s2_group = std::stoll(flag("s2-group", "0"));
   s.full_attn = flag("full-attn", s.full_attn ? "1" : "0") == "1";
+  s.recompute_attention = flag("recompute-attention", "0") == "1";
   const int64_t steps = std::stoll(flag("steps", "2")), warmup = std::stoll(flag("warmup", "1"));
   const bool trailing = flag("trailing", "1") == "1";
   const int64_t peer_steps = std::stoll(flag("peer-steps", "1"));
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
     const double gflops_cpu = f.at("flops") / (f.at("cpu_s") / s.threads) / 1e9;
     std::printf("  longlora %-17s %8.1f tok/s  %7.2f s/step (cpu %6.2f s)  %6.1f GFLOP/s = %3.0f%% of ceiling | "
                 "cpu basis %6.1f = %3.0f%%  (%.0f MFLOP/token, %.0f useful)  peak RSS %s (plan %s)\n",
-                checkpointing ? "checkpointing" : "no checkpointing", f.at("tokens_per_s"), f.at("step_s"),
+                !checkpointing ? "no checkpointing" : s.recompute_attention ? "ckpt inputs only" : "checkpointing", f.at("tokens_per_s"), f.at("step_s"),
                 f.at("cpu_s"), gflops_wall, 100 * gflops_wall / ceiling.at("wall"), gflops_cpu,
                 100 * gflops_cpu / ceiling.at("cpu"), f.at("flops") / (s.batch * s.context) / 1e6,
                 f.at("useful_flops") / (s.batch * s.context) / 1e6, format_bytes(static_cast<uint64_t>(f.at("peak_rss"))).c_str(),

@@ -57,7 +57,8 @@ int run_info(int argc, char** argv) {
       .option("--lora-targets", "q_proj,k_proj,v_proj,o_proj", "modules that get LoRA adapters", "LIST")
       .option("--lora-dropout", "0", "LoRA dropout probability", "P")
       .option("--batch-size", std::to_string(d.batch_size), "rows per micro-batch", "N")
-      .flag("--no-checkpointing", "plan keeping every layer's activations");
+      .flag("--no-checkpointing", "plan keeping every layer's activations")
+      .flag("--recompute-attention", "plan checkpoints of the layer inputs only (attention recomputed too)");
   if (!args.parse(argc, argv)) return 0;
   apply_thread_flag(args);
   const std::string model_path = args.required("--model");
@@ -118,13 +119,19 @@ int run_info(int argc, char** argv) {
   o.lora_dropout = args.number("--lora-dropout");
   o.batch_size = args.integer("--batch-size");
   o.checkpointing = !args.enabled("--no-checkpointing");
+  o.recompute_attention = args.enabled("--recompute-attention");
+  if (o.recompute_attention && !o.checkpointing)
+    fail_input("longlora info", "--recompute-attention applies to checkpointing: drop it or --no-checkpointing");
   o.threads = num_threads();
   if (o.batch_size < 1) fail_expected("longlora info", "--batch-size", "a row count ≥ 1", std::to_string(o.batch_size));
   if (o.lora_r < 1) fail_expected("longlora info", "--lora-r", "a rank ≥ 1", std::to_string(o.lora_r));
   std::string what = o.full ? "every weight" : "LoRA r=" + std::to_string(o.lora_r);
   for (size_t i = 0; !o.full && i < o.trainable.size(); ++i) what += (i ? "," : " + ") + o.trainable[i];
   const std::string train_what = std::string(precision_name(train)) + ", " + what + ", batch " +
-                                 std::to_string(o.batch_size) + (o.checkpointing ? ", checkpointing" : "");
+                                 std::to_string(o.batch_size) +
+                                 (o.recompute_attention ? ", checkpointing (layer inputs only)"
+                                  : o.checkpointing     ? ", checkpointing"
+                                                        : "");
   auto training_plan = [&](int64_t n) {
     TrainOptions at = o;
     at.context = n;

@@ -86,6 +86,7 @@ uint64_t dry_training_pass(DryModel& dry, const TrainingShape& shape) {
   // gigabytes for the huge contexts the plan exists to refuse.
   TrainPassOptions pass;
   pass.checkpointing = shape.checkpointing;
+  pass.keep_attention = shape.keep_attention;
   pass.dropout.training = true;
   forward_backward(model, batch, pass, arena);
   return arena.high_water();

@@ -45,6 +45,7 @@ struct TrainingShape {
   std::vector<std::string> trainable = {"embed", "norm"};  // HF-name substrings trained in full
   bool lora_dropout = false;  // dropout > 0 keeps masked copies of the LoRA inputs
   bool checkpointing = true;  // layer inputs and attention outputs kept; layers recomputed in the backward
+  bool keep_attention = true; // with checkpointing: false keeps the layer inputs only
 };
 
 // The peak resident memory of training `shape` (model/train_step.h forward_backward driven by

@@ -59,17 +59,19 @@ PassFlops forward_flops(const LlamaModel& model, const BatchLayout& batch, const
 }
 
 PassFlops training_flops(const LlamaModel& model, const BatchLayout& batch, const AttentionMask& mask,
-                         bool checkpointing) {
+                         bool checkpointing, bool keep_attention) {
   const LlamaConfig& c = model.config();
   const double rows = static_cast<double>(batch.rows());
   const double attention_forward =
       4.0 * static_cast<double>(c.head_dim) * attention_pairs(c, batch, mask) * static_cast<double>(c.num_layers);
   PassFlops f;
   f.attention = 3.5 * attention_forward;  // forward + backward (2.5×)
+  // Recomputed for every layer but the last, whose activations are kept.
+  if (checkpointing && !keep_attention) f.attention += attention_forward * static_cast<double>(c.num_layers - 1) / c.num_layers;
   for (const LlamaLayerWeights& w : model.layers) {
     f.gemm += layer_linear_flops(w, rows, false) + layer_linear_flops(w, rows, true);
-    // Checkpointing recomputes every layer but the last (model/train_step.cpp) without its attention
-    // (kept) and its down projection (unless a LoRA on it needs its t).
+    // Checkpointing recomputes every layer but the last (model/train_step.cpp) without its down
+    // projection (unless a LoRA on it needs its t).
     if (checkpointing && &w != &model.layers.back())
       f.gemm += layer_linear_flops(w, rows, false) - (w.down.lora ? 0 : linear_forward_flops(w.down, rows));
     // The last one's MLP too when it runs over chunks of rows: its backward recomputes gate/up (and

@@ -29,10 +29,10 @@ PassFlops forward_flops(const LlamaModel& model, const BatchLayout& batch, const
 
 // forward_backward (model/train_step.h): forward, lm_head and its backward, every layer's backward
 // (input gradients always; weight gradients of trainable masters and LoRA adapters), and with
-// checkpointing every layer's forward but the last one's a second time, less its attention (kept)
-// and its down projection (not needed by the backward), and the last one's gate/up when its MLP runs
-// over chunks of rows (more than kMlpChunkRows).
+// checkpointing every layer's forward but the last one's a second time, less its attention (when
+// kept: keep_attention) and its down projection (not needed by the backward), and the last one's
+// gate/up when its MLP runs over chunks of rows (more than kMlpChunkRows).
 PassFlops training_flops(const LlamaModel& model, const BatchLayout& batch, const AttentionMask& mask,
-                         bool checkpointing);
+                         bool checkpointing, bool keep_attention);
 
 }  // namespace ll

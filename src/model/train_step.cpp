@@ -60,18 +60,16 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
     be.load_as_f32(x, kept);
   };
   const int64_t att_elements = R * c.num_heads * c.head_dim, lse_floats = layout.B * c.num_heads * layout.T;
-  std::vector<KeptAttention> kept_attention(static_cast<size_t>(o.checkpointing ? L - 1 : 0));
+  const bool keep_attention = o.checkpointing && o.keep_attention;
+  std::vector<KeptAttention> kept_attention(static_cast<size_t>(keep_attention ? L - 1 : 0));
   for (KeptAttention& k : kept_attention) {
     k.att = arena.alloc_bytes(static_cast<size_t>(att_elements * kept_size));
     k.dtype = kept_dtype;
     k.lse = arena.alloc<float>(lse_floats);
   }
   float* x = arena.alloc<float>(2 * R * C);  // the forward's x_l and x_{l+1}; then a widened input
-  // The head's and the backward's buffers come before the kept activations, so that the last
-  // layer's can be released right after its backward (checkpointing keeps only the inputs then).
-  float* hidden = arena.alloc<float>(R * C);
-  float* rstd = arena.alloc<float>(R);
-  float* d_hidden = arena.alloc<float>(R * C);
+  // The backward's buffers come before the kept activations, so that the last layer's can be
+  // released right after its backward (checkpointing keeps only the inputs then).
   float* dx = arena.alloc<float>(R * C);
   float* dx_below = arena.alloc<float>(R * C);
   const Arena::Mark before_kept = arena.mark();
@@ -83,38 +81,42 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
     if (kept_dtype != DType::F32) widen_input(x_l, l);  // x_l as kept
   };
   keep.activations = &kept;
-  keep.attention = o.checkpointing ? &kept_attention : nullptr;
+  keep.attention = keep_attention ? &kept_attention : nullptr;
   for (int64_t l = 0; l < L; ++l) keep.kept_layer.push_back(!o.checkpointing || l == L - 1);
   keep.mlp_chunk = o.checkpointing ? o.mlp_chunk : 0;
   LayerAttention attention;
   attention.mask = mask;
   const float* x_L = forward_layers(model, layout, pos, attention, o.dropout, keep, x, arena);
 
-  // h = rmsnorm(x_L); per chunk of rows: logits = h·lm_headᵀ, loss, and straight back to dh.
-  be.rmsnorm_forward(hidden, rstd, x_L, model.final_norm.data(), R, C, c.rms_norm_eps);
+  // Per chunk of rows: h = rmsnorm(x_L), logits = h·lm_headᵀ, the loss, and straight back through
+  // both to dx_L, so that neither h nor dh is ever held for every row.
+  be.fill_zero(dx, static_cast<size_t>(R * C) * sizeof(float));
   LossSum loss;
   {
     ArenaScope head_scope(arena);
     const int64_t chunk = std::min(o.loss_chunk, R);
+    float* hidden = arena.alloc<float>(chunk * C);    // h rows [chunk, C]
+    float* d_hidden = arena.alloc<float>(chunk * C);  // dh rows [chunk, C]
+    float* rstd = arena.alloc<float>(chunk);
     float* logits = arena.alloc<float>(chunk * V);
     float* lora_t = model.lm_head.lora ? arena.alloc<float>(chunk * model.lm_head.lora->rank) : nullptr;
     for (int64_t r0 = 0; r0 < R; r0 += chunk) {
       const int64_t n = std::min(chunk, R - r0);
-      linear_layer_forward(be, model.lm_head, logits, V, hidden + r0 * C, C, n, lora_t, false, o.dropout, arena);
+      const float* x_rows = x_L + r0 * C;
+      be.rmsnorm_forward(hidden, rstd, x_rows, model.final_norm.data(), n, C, c.rms_norm_eps);
+      linear_layer_forward(be, model.lm_head, logits, V, hidden, C, n, lora_t, false, o.dropout, arena);
       loss.sum += be.softmax_cross_entropy(logits, targets + r0, n, V, o.grad_scale);
       // logits = h·lm_headᵀ:  dh = dlogits·lm_head  (and lm_head's own gradients when trainable)
-      linear_layer_backward(be, model.lm_head, d_hidden + r0 * C, C, false, logits, V, hidden + r0 * C, C, lora_t, n,
-                            o.dropout, arena);
+      linear_layer_backward(be, model.lm_head, d_hidden, C, false, logits, V, hidden, C, lora_t, n, o.dropout, arena);
+      // h = rmsnorm(x_L):  dx_L rows
+      be.rmsnorm_backward(dx + r0 * C, model.final_norm.grad_data(), d_hidden, x_rows, model.final_norm.data(), rstd,
+                          n, C);
     }
   }
   loss.count = counted_rows(batch.targets);
 
-  // h = rmsnorm(x_L):  dx_L
-  be.fill_zero(dx, static_cast<size_t>(R * C) * sizeof(float));
-  be.rmsnorm_backward(dx, model.final_norm.grad_data(), d_hidden, x_L, model.final_norm.data(), rstd, R, C);
-
-  // Layers in reverse; with checkpointing, each layer's forward is recomputed from its input and its
-  // kept attention first (up to the activations its backward reads: no x_out).
+  // Layers in reverse; with checkpointing, each layer's forward is recomputed from its input (and its
+  // kept attention, when kept) first, up to the activations its backward reads: no x_out.
   for (int64_t l = L - 1; l >= 0; --l) {
     {
       ArenaScope layer_scope(arena);
@@ -127,10 +129,11 @@ LossSum forward_backward(LlamaModel& model, const TrainBatch& batch, const Train
       LayerActivations acts;
       if (!keep.kept_layer[static_cast<size_t>(l)]) {
         acts = alloc_layer_activations(model, l, layout, /*for_backward=*/true, arena,
-                                       &kept_attention[static_cast<size_t>(l)], keep.mlp_chunk);
+                                       keep_attention ? &kept_attention[static_cast<size_t>(l)] : nullptr,
+                                       keep.mlp_chunk);
         LayerAttention recompute;
         recompute.mask = mask;
-        recompute.attention_done = true;
+        recompute.attention_done = keep_attention;
         layer_forward(model, l, layout, pos, rope, x_in, /*x_out=*/nullptr, acts, recompute, o.dropout, arena);
       } else {
         acts = kept[static_cast<size_t>(l)];

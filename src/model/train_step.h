@@ -6,9 +6,9 @@
 //
 // The vocabulary head runs `loss_chunk` rows at a time (logits, softmax-CE, and their backward),
 // so the [R, V] logits never exist. With checkpointing only the layer inputs x_l and attention
-// outputs (with their log-sum-exp) are kept, and the last layer's activations until its backward
-// (which comes first); every other layer's forward but its attention and down projection is
-// recomputed just before its backward, its MLP (and its backward) over chunks of `mlp_chunk` rows, so
+// outputs (with their log-sum-exp; not with keep_attention off) are kept, and the last layer's
+// activations until its backward (which comes first); every other layer's forward but its attention
+// (when kept) and down projection is recomputed just before its backward, its MLP (and its backward) over chunks of `mlp_chunk` rows, so
 // that one layer's working set is C-wide rows, not F-wide ones. At bf16 compute the layer inputs and
 // attention outputs are kept in bf16 (~2·(C + Hq·D) bytes a token a layer): the forward reads each
 // layer input as kept, so the recompute reproduces it exactly, with or without checkpointing.
@@ -34,6 +34,10 @@ struct TrainBatch {
 struct TrainPassOptions {
   AttentionMask mask;         // Causal (--full-attn) or S² (doc_starts are taken from the batch)
   bool checkpointing = true;
+  // With checkpointing: keep each layer's attention output and log-sum-exp (one more [R, Hq·D] per
+  // layer) so that its recompute skips attention; false recomputes attention too, as LongLoRA's own
+  // checkpointing does — only the layer inputs are kept (--recompute-attention).
+  bool keep_attention = true;
   float grad_scale = 1;       // gradients are those of grad_scale · Σ loss
   DropoutContext dropout;
   int64_t loss_chunk = kLogitChunkRows;  // rows of logits at a time

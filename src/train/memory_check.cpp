@@ -62,6 +62,7 @@ TrainingShape training_shape(const TrainOptions& o) {
   s.trainable = o.trainable;
   s.lora_dropout = o.lora_dropout > 0;
   s.checkpointing = o.checkpointing;
+  s.keep_attention = !o.recompute_attention;
   return s;
 }
 
@@ -97,6 +98,8 @@ void check_training_memory(const MemoryPlan& plan, const TrainOptions& options, 
   std::string change = "lower " + flag_value("--context", options.context);
   if (options.batch_size > 1) change += " or " + flag_value("--batch-size", options.batch_size);
   if (!options.checkpointing) change += ", drop --no-checkpointing (recompute the layers)";
+  if (options.checkpointing && !options.recompute_attention)
+    change += ", pass --recompute-attention (keep only the layer inputs)";
   if (options.full) change += ", train LoRA instead of --full";
   fail_input(command, "this run needs about " + format_bytes(need) + " of memory at its peak (" + largest +
                           "; `longlora info` prints the whole plan) but only " + format_bytes(available.bytes) +

@@ -71,6 +71,8 @@ void validate_train_options(const TrainOptions& o) {
     fail_expected(where, "--token-dtype", "u16 or u32", "'" + o.token_dtype + "'");
   if (!o.dtype.empty() && o.dtype != "f32" && o.dtype != "bf16")
     fail_expected(where, "--dtype", "f32 or bf16", "'" + o.dtype + "'");
+  if (o.recompute_attention && !o.checkpointing)
+    fail_input(where, "--recompute-attention applies to checkpointing: drop it or --no-checkpointing");
   if (o.model.empty()) fail_input(where, "--model is required");
   if (o.data.empty()) fail_input(where, "--data is required");
 }
@@ -210,6 +212,15 @@ Field no_checkpointing_field() {
           parse_text<bool>};
 }
 
+Field recompute_attention_field() {
+  Field f = field("recompute-attention", &TrainOptions::recompute_attention, Cli::Switch, "",
+                  "keep only the layer inputs: recompute attention in the backward too (less memory a token, "
+                  "more time)",
+                  /*math=*/false);
+  f.absent = false;  // runs saved before the flag existed kept attention
+  return f;
+}
+
 Field task_field() {
   Field f = field("task", &TrainOptions::task, Cli::None, "", "the command that started the run");
   f.absent = "train";  // runs saved before `longlora sft` existed
@@ -259,6 +270,7 @@ const std::vector<Field>& fields() {
         field("s2-variant", &TrainOptions::s2_variant, Cli::Value, "V",
               "flash (LongLoRA's released models) or roll (the paper's Algorithm 1)"),
         no_checkpointing_field(),
+        recompute_attention_field(),
         field("save-steps", &TrainOptions::save_steps, Cli::Value, "N", "checkpoint every N updates (and after the last)",
               /*math=*/false),
         field("keep-checkpoints", &TrainOptions::keep_checkpoints, Cli::Value, "N", "checkpoints kept", /*math=*/false),

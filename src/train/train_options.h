@@ -61,6 +61,7 @@ struct TrainOptions {
 
   // Neither changes the result.
   bool checkpointing = true;   // --no-checkpointing turns it off
+  bool recompute_attention = false;  // --recompute-attention: checkpoints hold the layer inputs only
   int64_t save_steps = 1000;   // --save-steps
   int64_t keep_checkpoints = 2;  // --keep-checkpoints
   int64_t threads = 0;         // --threads (0 = all cores)
@@ -99,7 +100,8 @@ std::vector<TrainFlag> train_flags();
 void set_train_option(TrainOptions& options, const std::string& key, const std::string& text, const std::string& where);
 
 // Whether a different value of this option (a key of train_options_to_json) changes what the
-// run computes. Only --no-checkpointing, --save-steps, --keep-checkpoints and --threads do not.
+// run computes. Only --no-checkpointing, --recompute-attention, --save-steps, --keep-checkpoints and
+// --threads do not.
 bool option_changes_math(const std::string& key);
 
 // InputError naming the first option (as its flag) that changes the math and differs between the

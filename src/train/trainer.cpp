@@ -252,6 +252,7 @@ StepRecord Trainer::step() {
   TrainPassOptions pass;
   pass.mask = options_.attention_mask();
   pass.checkpointing = options_.checkpointing;
+  pass.keep_attention = !options_.recompute_attention;
   double mean_loss_sum = 0;
   int64_t counted_micro_batches = 0;
   // The update's micro-batches over all ranks, in the order one process would read them; this

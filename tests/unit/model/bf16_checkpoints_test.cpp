@@ -1,8 +1,9 @@
 // What checkpointing keeps and recomputes (model/train_step.h). bf16 checkpoints: at bf16 compute the
 // training pass keeps the layer inputs and the attention outputs in bf16; the forward reads the layer
 // inputs as kept, and the attention output is bf16 already, so recomputing from the checkpoints
-// reproduces the forward exactly: checkpointing changes no gradient, bit for bit (the gradients'
-// distance from PyTorch's f32 ones is TrainGradOracle's bf16 case). And the MLP over chunks of rows
+// reproduces the forward exactly: checkpointing changes no gradient, bit for bit, whether it keeps
+// the attention outputs or recomputes them too (--recompute-attention) (the gradients' distance from
+// PyTorch's f32 ones is TrainGradOracle's bf16 case). And the MLP over chunks of rows
 // gives the gradients of the whole MLP.
 #include <gtest/gtest.h>
 
@@ -28,11 +29,17 @@ TrainBatch random_batch(int64_t V) {
 }
 
 // Gradients of every trainable tensor after one pass, in trainable_params() order.
-std::vector<std::vector<float>> gradients(LlamaModel& model, const TrainBatch& batch, bool checkpointing, double* loss,
-                                          int64_t mlp_chunk = kMlpChunkRows) {
+struct Checkpointing {
+  bool on = true;
+  bool keep_attention = true;
+};
+
+std::vector<std::vector<float>> gradients(LlamaModel& model, const TrainBatch& batch, Checkpointing checkpointing,
+                                          double* loss, int64_t mlp_chunk = kMlpChunkRows) {
   TrainPassOptions pass;
   pass.mask.mode = AttentionMode::S2Shift;
-  pass.checkpointing = checkpointing;
+  pass.checkpointing = checkpointing.on;
+  pass.keep_attention = checkpointing.keep_attention;
   pass.mlp_chunk = mlp_chunk;
   Arena arena(model.backend(), 0);
   model.zero_grads();
@@ -68,16 +75,20 @@ TEST(Bf16Checkpoints, CheckpointingChangesNoGradient) {
     SCOPED_TRACE(precision_name(p));
     auto model = trainable_stories(p, TrainableOptions{}.lora.targets);
     const TrainBatch batch = random_batch(model->config().vocab_size);
-    double loss_kept = 0, loss_recomputed = 0;
-    const auto kept = gradients(*model, batch, false, &loss_kept);
-    const auto recomputed = gradients(*model, batch, true, &loss_recomputed);
-    EXPECT_EQ(loss_recomputed, loss_kept);
-    for (size_t i = 0; i < kept.size(); ++i) {
-      const std::string& name = model->trainable_params()[i].name;
-      ASSERT_EQ(recomputed[i].size(), kept[i].size()) << name;
-      size_t differ = 0;
-      for (size_t j = 0; j < kept[i].size(); ++j) differ += recomputed[i][j] != kept[i][j];
-      EXPECT_EQ(differ, 0u) << name;
+    double loss_kept = 0;
+    const auto kept = gradients(*model, batch, {false, false}, &loss_kept);
+    for (const Checkpointing mode : {Checkpointing{true, true}, Checkpointing{true, false}}) {
+      SCOPED_TRACE(mode.keep_attention ? "inputs and attention kept" : "inputs kept, attention recomputed");
+      double loss_recomputed = 0;
+      const auto recomputed = gradients(*model, batch, mode, &loss_recomputed);
+      EXPECT_EQ(loss_recomputed, loss_kept);
+      for (size_t i = 0; i < kept.size(); ++i) {
+        const std::string& name = model->trainable_params()[i].name;
+        ASSERT_EQ(recomputed[i].size(), kept[i].size()) << name;
+        size_t differ = 0;
+        for (size_t j = 0; j < kept[i].size(); ++j) differ += recomputed[i][j] != kept[i][j];
+        EXPECT_EQ(differ, 0u) << name;
+      }
     }
   }
 }
@@ -91,8 +102,8 @@ TEST(Bf16Checkpoints, MlpOverChunksOfRowsGivesTheWholeMlpGradients) {
                                                   "down_proj"});
   const TrainBatch batch = random_batch(model->config().vocab_size);
   double loss_whole = 0, loss_chunks = 0;
-  const auto whole = gradients(*model, batch, true, &loss_whole, /*mlp_chunk=*/0);
-  const auto chunks = gradients(*model, batch, true, &loss_chunks, /*mlp_chunk=*/7);
+  const auto whole = gradients(*model, batch, {}, &loss_whole, /*mlp_chunk=*/0);
+  const auto chunks = gradients(*model, batch, {}, &loss_chunks, /*mlp_chunk=*/7);
   EXPECT_NEAR(loss_chunks, loss_whole, 1e-6 * loss_whole);
   for (size_t i = 0; i < whole.size(); ++i) {
     const std::string& name = model->trainable_params()[i].name;

@@ -1,8 +1,8 @@
 // Memory: `longlora info` predicts the peak resident memory of `longlora train` within 10% of the
 // measured peak on four configurations whose model memory dominates the process (LoRA+ with
-// S²-Attn on f32 weights, and on f16 weights read in place with bf16 checkpoints, --full on bf16
-// weights, a long context without checkpointing), and a run
-// that cannot fit is refused before training with the prediction and what to change.
+// S²-Attn on f32 weights keeping the layer inputs only, and on f16 weights read in place with bf16
+// checkpoints, --full on bf16 weights, a long context without checkpointing), and a run that cannot
+// fit is refused before training with the prediction and what to change.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -119,11 +119,12 @@ TEST_P(MemoryPlanCases, InfoPredictsThePeakWithinTenPercent) {
 INSTANTIATE_TEST_SUITE_P(
     Configs, MemoryPlanCases,
     ::testing::Values(
-        // 45.6M parameters in f32, LoRA+ (embeddings and norms trained), bf16 compute, S²-Attn.
-        PlanCase{"lora_s2_f32_weights",
+        // 45.6M parameters in f32, LoRA+ (embeddings and norms trained), bf16 compute, S²-Attn,
+        // checkpoints of the layer inputs only (attention recomputed).
+        PlanCase{"lora_s2_f32_weights_inputs_only",
                  {"--hidden", "512", "--layers", "4", "--heads", "8", "--context", "512", "--dtype", "f32"},
                  "llama2-tokenizer.model",
-                 {"--context", "768"},
+                 {"--context", "768", "--recompute-attention"},
                  {}},
         // The 7B path at a small shape (issue 14): 45.6M parameters in f16 that the GEMMs read in place
         // (never copied), LoRA+ with S²-Attn, bf16 compute keeping bf16 checkpoints, the MLP in two
@@ -213,6 +214,15 @@ TEST(MemoryCheck, RefusalNamesThePredictionTheMemoryAndWhatToChange) {
     EXPECT_NE(m.find("--context 2048"), std::string::npos) << m;
     EXPECT_NE(m.find("--batch-size 3"), std::string::npos) << m;
     EXPECT_NE(m.find("--no-checkpointing"), std::string::npos) << m;
+    EXPECT_EQ(m.find("--recompute-attention"), std::string::npos) << m;  // it needs checkpointing
+  }
+  o.checkpointing = true;
+  const MemoryPlan checkpointed = plan_training_run(c, DType::F32, Precision::F32, o);
+  try {
+    check_training_memory(checkpointed, o, {checkpointed.total() - 1, "a test figure"}, "longlora train");
+    FAIL() << "a plan over the memory available passed";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("pass --recompute-attention"), std::string::npos) << e.what();
   }
 }
 
@@ -227,14 +237,19 @@ TEST(MemoryCheck, PlanGrowsWithWhatTheRunKeeps) {
   c.head_dim = 16;
   auto total = [&](const TrainOptions& o) { return plan_training_run(c, DType::BF16, Precision::BF16, o).total(); };
   const TrainOptions base = options_at(3000);
-  TrainOptions longer = options_at(6000), no_ckpt = base, full = base, batch = base;
+  TrainOptions longer = options_at(6000), no_ckpt = base, full = base, batch = base, inputs_only = base;
   no_ckpt.checkpointing = false;
   full.full = true;
   batch.batch_size = 2;
+  inputs_only.recompute_attention = true;
   EXPECT_LT(total(base), total(longer));
   EXPECT_LT(total(base), total(no_ckpt));
   EXPECT_LT(total(base), total(full));
   EXPECT_LT(total(base), total(batch));
+  // --recompute-attention drops the bf16 attention outputs of every layer but the last (one [T, Hq·D]
+  // each), less one layer's log-sum-exp that its recompute then holds.
+  ASSERT_LT(total(inputs_only), total(base));
+  EXPECT_GE(total(base) - total(inputs_only), uint64_t{3} * 3000 * 6 * 16 * 2);
   // The arena the trainer reserves is the plan's arena part.
   const MemoryPlan plan = plan_training_run(c, DType::BF16, Precision::BF16, no_ckpt);
   bool found = false;

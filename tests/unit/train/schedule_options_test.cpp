@@ -64,8 +64,12 @@ TEST(TrainOptionsJson, RoundTripsEveryField) {
   const nlohmann::json j = train_options_to_json(o);
   EXPECT_EQ(j["lr-scheduler"], "cosine");
   EXPECT_EQ(j["no-checkpointing"], true);
+  EXPECT_EQ(j["recompute-attention"], false);
   const nlohmann::json reparsed = nlohmann::json::parse(j.dump());
   EXPECT_EQ(train_options_to_json(train_options_from_json(reparsed, "x")), j);
+  nlohmann::json before_flag = j;  // a run saved before --recompute-attention existed kept attention
+  before_flag.erase("recompute-attention");
+  EXPECT_FALSE(train_options_from_json(before_flag, "x").recompute_attention);
 }
 
 TEST(TrainOptionsJson, MissingOrMistypedFieldsNameTheFileAndKey) {
@@ -110,6 +114,7 @@ TEST(TrainOptionsValidate, RefusesImpossibleValuesNamingTheFlag) {
   refused([](TrainOptions& o) { o.save_steps = 0; }, "--save-steps");
   refused([](TrainOptions& o) { o.rope_factor = 0.5; }, "--rope-factor");
   refused([](TrainOptions& o) { o.token_dtype = "u8"; }, "--token-dtype");
+  refused([](TrainOptions& o) { o.recompute_attention = true; }, "--recompute-attention");  // with no checkpointing
 }
 
 TEST(TrainOptionsResume, GivenOptionsMergeAndMathChangesAreRefused) {
@@ -132,6 +137,7 @@ TEST(TrainOptionsResume, GivenOptionsMergeAndMathChangesAreRefused) {
   }
   EXPECT_TRUE(option_changes_math("lr"));
   EXPECT_FALSE(option_changes_math("no-checkpointing"));
+  EXPECT_FALSE(option_changes_math("recompute-attention"));
   EXPECT_FALSE(option_changes_math("keep-checkpoints"));
 }
 

@@ -192,19 +192,22 @@ TEST_F(TrainerRun, AccumulatedMicroBatchesAverageTheirMeanLosses) {
 }
 
 TEST_F(TrainerRun, GradientCheckpointingDoesNotChangeTheResult) {
-  // Why --no-checkpointing may differ on --resume: the recomputed forward is the same computation.
+  // Why --no-checkpointing and --recompute-attention may differ on --resume: the recomputed forward
+  // is the same computation.
   options.max_steps = 2;
   options.save_steps = 2;
-  TrainOptions without = options;
+  TrainOptions without = options, inputs_only = options;
   without.checkpointing = false;
-  TinyRun a(options, dir.file("a")), b(without, dir.file("b"));
-  a.trainer->start_new_run();
-  a.trainer->train();
-  b.trainer->start_new_run();
-  b.trainer->train();
-  expect_same_files(dir.file("a"), dir.file("b"),
-                    {"adapter/adapter_model.safetensors", "adapter/trainable_params.bin",
-                     "checkpoints/step-2/optimizer.safetensors"});
+  inputs_only.recompute_attention = true;
+  TinyRun a(options, dir.file("a")), b(without, dir.file("b")), c(inputs_only, dir.file("c"));
+  for (TinyRun* run : {&a, &b, &c}) {
+    run->trainer->start_new_run();
+    run->trainer->train();
+  }
+  for (const char* other : {"b", "c"})
+    expect_same_files(dir.file("a"), dir.file(other),
+                      {"adapter/adapter_model.safetensors", "adapter/trainable_params.bin",
+                       "checkpoints/step-2/optimizer.safetensors"});
 }
 
 TEST_F(TrainerRun, ResumeRefusesOtherMathAndAcceptsOtherCheckpointing) {
