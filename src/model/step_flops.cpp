@@ -67,7 +67,8 @@ PassFlops training_flops(const LlamaModel& model, const BatchLayout& batch, cons
   PassFlops f;
   f.attention = 3.5 * attention_forward;  // forward + backward (2.5×)
   // Recomputed for every layer but the last, whose activations are kept.
-  if (checkpointing && !keep_attention) f.attention += attention_forward * static_cast<double>(c.num_layers - 1) / c.num_layers;
+  if (checkpointing && !keep_attention)
+    f.attention += attention_forward * static_cast<double>(c.num_layers - 1) / static_cast<double>(c.num_layers);
   for (const LlamaLayerWeights& w : model.layers) {
     f.gemm += layer_linear_flops(w, rows, false) + layer_linear_flops(w, rows, true);
     // Checkpointing recomputes every layer but the last (model/train_step.cpp) without its down

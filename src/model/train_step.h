@@ -4,14 +4,15 @@
 //   x_0 = embed[tokens];  x_{l+1} = layer_l(x_l);  h = rmsnorm(x_L);  logits = h · lm_headᵀ
 //   loss = Σ_{rows r with target ≠ −100} −log softmax(logits_r)[target_r]
 //
-// The vocabulary head runs `loss_chunk` rows at a time (logits, softmax-CE, and their backward),
-// so the [R, V] logits never exist. With checkpointing only the layer inputs x_l and attention
-// outputs (with their log-sum-exp; not with keep_attention off) are kept, and the last layer's
-// activations until its backward (which comes first); every other layer's forward but its attention
-// (when kept) and down projection is recomputed just before its backward, its MLP (and its backward) over chunks of `mlp_chunk` rows, so
-// that one layer's working set is C-wide rows, not F-wide ones. At bf16 compute the layer inputs and
-// attention outputs are kept in bf16 (~2·(C + Hq·D) bytes a token a layer): the forward reads each
-// layer input as kept, so the recompute reproduces it exactly, with or without checkpointing.
+// The final norm and vocabulary head run `loss_chunk` rows at a time (norm, logits, softmax-CE, and
+// their backward), so neither the [R, V] logits nor h exist whole. With checkpointing only the layer
+// inputs x_l and attention outputs (with their log-sum-exp; not with keep_attention off) are kept,
+// and the last layer's activations until its backward (which comes first); every other layer's
+// forward but its attention (when kept) and down projection is recomputed just before its backward,
+// its MLP (and its backward) over chunks of `mlp_chunk` rows, so that one layer's working set is
+// C-wide rows, not F-wide ones. At bf16 compute the layer inputs and attention outputs are kept in
+// bf16 (~2·(C + Hq·D) bytes a token a layer): the forward reads each layer input as kept, so the
+// recompute reproduces it exactly, with or without checkpointing.
 #pragma once
 #include <cstdint>
 #include <vector>
