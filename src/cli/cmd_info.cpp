@@ -61,6 +61,8 @@ int run_info(int argc, char** argv) {
       .flag("--recompute-attention", "plan checkpoints of the layer inputs only (attention recomputed too)");
   if (!args.parse(argc, argv)) return 0;
   apply_thread_flag(args);
+  if (args.enabled("--recompute-attention") && args.enabled("--no-checkpointing"))
+    fail_input("longlora info", "--recompute-attention applies to checkpointing: drop it or --no-checkpointing");
   const std::string model_path = args.required("--model");
   const auto files = open_model_or_config(model_path);
   std::optional<uint64_t> memory;
@@ -120,8 +122,6 @@ int run_info(int argc, char** argv) {
   o.batch_size = args.integer("--batch-size");
   o.checkpointing = !args.enabled("--no-checkpointing");
   o.recompute_attention = args.enabled("--recompute-attention");
-  if (o.recompute_attention && !o.checkpointing)
-    fail_input("longlora info", "--recompute-attention applies to checkpointing: drop it or --no-checkpointing");
   o.threads = num_threads();
   if (o.batch_size < 1) fail_expected("longlora info", "--batch-size", "a row count ≥ 1", std::to_string(o.batch_size));
   if (o.lora_r < 1) fail_expected("longlora info", "--lora-r", "a rank ≥ 1", std::to_string(o.lora_r));

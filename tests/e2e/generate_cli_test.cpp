@@ -144,6 +144,10 @@ TEST(InfoCli, BadMemoryAndKvCacheFlags) {
   const auto kv = test::run_cli({"info", "--model", config, "--kv-cache", "f8"});
   EXPECT_EQ(kv.status, 2);
   EXPECT_NE(kv.err.find("--kv-cache"), std::string::npos) << kv.err;
+  const auto both = test::run_cli({"info", "--model", config, "--no-checkpointing", "--recompute-attention"});
+  EXPECT_EQ(both.status, 2);
+  EXPECT_NE(both.err.find("--recompute-attention"), std::string::npos) << both.err;
+  EXPECT_EQ(both.out, "") << "refused before printing anything";
   test::TempDir dir;
   test::write_file(dir.file("config.json"), "{\"model_type\": \"llama\", \"hidden_size\": 64}");
   const auto bad = test::run_cli({"info", "--model", dir.file("config.json")});
