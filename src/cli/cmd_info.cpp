@@ -61,8 +61,7 @@ int run_info(int argc, char** argv) {
       .flag("--recompute-attention", "plan checkpoints of the layer inputs only (attention recomputed too)");
   if (!args.parse(argc, argv)) return 0;
   apply_thread_flag(args);
-  if (args.enabled("--recompute-attention") && args.enabled("--no-checkpointing"))
-    fail_input("longlora info", "--recompute-attention applies to checkpointing: drop it or --no-checkpointing");
+  check_recompute_attention(!args.enabled("--no-checkpointing"), args.enabled("--recompute-attention"), "longlora info");
   const std::string model_path = args.required("--model");
   const auto files = open_model_or_config(model_path);
   std::optional<uint64_t> memory;

@@ -36,6 +36,11 @@ ScheduleOptions TrainOptions::schedule() const { return {lr_scheduler, lr, warmu
 
 AdamWSettings TrainOptions::adamw() const { return {lr, adam_beta1, adam_beta2, adam_epsilon, weight_decay}; }
 
+void check_recompute_attention(bool checkpointing, bool recompute_attention, const std::string& where) {
+  if (recompute_attention && !checkpointing)
+    fail_input(where, "--recompute-attention applies to checkpointing: drop it or --no-checkpointing");
+}
+
 void validate_train_options(const TrainOptions& o) {
   if (o.task != "train" && o.task != "sft") fail_expected("training options", "task", "train or sft", "'" + o.task + "'");
   const std::string where = "longlora " + o.task;
@@ -71,8 +76,7 @@ void validate_train_options(const TrainOptions& o) {
     fail_expected(where, "--token-dtype", "u16 or u32", "'" + o.token_dtype + "'");
   if (!o.dtype.empty() && o.dtype != "f32" && o.dtype != "bf16")
     fail_expected(where, "--dtype", "f32 or bf16", "'" + o.dtype + "'");
-  if (o.recompute_attention && !o.checkpointing)
-    fail_input(where, "--recompute-attention applies to checkpointing: drop it or --no-checkpointing");
+  check_recompute_attention(o.checkpointing, o.recompute_attention, where);
   if (o.model.empty()) fail_input(where, "--model is required");
   if (o.data.empty()) fail_input(where, "--data is required");
 }

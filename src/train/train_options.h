@@ -72,6 +72,9 @@ struct TrainOptions {
   AdamWSettings adamw() const;
 };
 
+// --recompute-attention without checkpointing: an InputError naming both flags, prefixed by `where`.
+void check_recompute_attention(bool checkpointing, bool recompute_attention, const std::string& where);
+
 // Refuses impossible settings with an InputError naming the flag (--batch-size 0, --context < 2, …).
 // Messages start with "longlora <task>".
 void validate_train_options(const TrainOptions& options);
