@@ -101,9 +101,10 @@ int main(int argc, char** argv) {
     ours[checkpointing] = f;
     const double gflops_wall = f.at("flops") / f.at("step_s") / 1e9;
     const double gflops_cpu = f.at("flops") / (f.at("cpu_s") / s.threads) / 1e9;
+    const char* mode = !checkpointing ? "no checkpointing" : s.recompute_attention ? "ckpt inputs only" : "checkpointing";
     std::printf("  longlora %-17s %8.1f tok/s  %7.2f s/step (cpu %6.2f s)  %6.1f GFLOP/s = %3.0f%% of ceiling | "
                 "cpu basis %6.1f = %3.0f%%  (%.0f MFLOP/token, %.0f useful)  peak RSS %s (plan %s)\n",
-                !checkpointing ? "no checkpointing" : s.recompute_attention ? "ckpt inputs only" : "checkpointing", f.at("tokens_per_s"), f.at("step_s"),
+                mode, f.at("tokens_per_s"), f.at("step_s"),
                 f.at("cpu_s"), gflops_wall, 100 * gflops_wall / ceiling.at("wall"), gflops_cpu,
                 100 * gflops_cpu / ceiling.at("cpu"), f.at("flops") / (s.batch * s.context) / 1e6,
                 f.at("useful_flops") / (s.batch * s.context) / 1e6, format_bytes(static_cast<uint64_t>(f.at("peak_rss"))).c_str(),
